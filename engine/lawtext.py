@@ -1,0 +1,170 @@
+"""Parse the project's verbatim copies of legal texts (ontology/sources/*.md).
+
+The sources are Markdown with YAML front matter; articles are `## 第X条` headings and items are
+lines that begin with a full-width ordinal `（一）`. Interpretation material uses `### 第X条（Y）`
+sections. Parsing is mechanical on purpose: the audit relies on the items being read from the
+text, never typed by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_UNITS = {"十": 10, "百": 100, "千": 1000}
+
+ARTICLE_HEADING = re.compile(r"^##\s+第([零一二两三四五六七八九十百千]+)条\s*(.*)$")
+SECTION_HEADING = re.compile(r"^###\s+第([零一二两三四五六七八九十百千]+)条（([零一二三四五六七八九十]+)）(.*)$")
+ITEM_LINE = re.compile(r"^（([零一二三四五六七八九十]+)）")
+COMMENT = re.compile(r"<!--.*?-->", re.S)
+
+
+def chinese_numeral(text: str) -> int:
+    """Convert a Chinese numeral as used in article ordinals (一百一十八, 十三, 二十) to int."""
+    total, digit = 0, 0
+    for ch in text:
+        if ch in _DIGITS:
+            digit = _DIGITS[ch]
+        elif ch in _UNITS:
+            total += (digit or 1) * _UNITS[ch]
+            digit = 0
+        else:
+            raise ValueError(f"not a Chinese numeral: {text!r}")
+    return total + digit
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Item:
+    pinpoint: str
+    number: int
+    ordinal: str  # as printed, e.g. （三）
+    text: str  # the whole line, verbatim, ordinal included
+
+    @property
+    def sha256(self) -> str:
+        return sha256(self.text)
+
+
+@dataclass
+class Article:
+    pinpoint: str
+    number: int
+    ordinal: str  # 第十一条
+    text: str  # every paragraph of the article, verbatim, joined by newlines
+    lead: str  # the paragraphs before the first item
+    items: list[Item] = field(default_factory=list)
+
+    @property
+    def sha256(self) -> str:
+        return sha256(self.text)
+
+
+@dataclass
+class Section:
+    """A section of interpretation material attached to one article or item."""
+
+    pinpoint: str
+    heading: str
+    text: str
+
+
+@dataclass
+class LegalSource:
+    doc_id: str
+    path: Path
+    meta: dict
+    title: str
+    articles: list[Article]
+    sections: list[Section]
+    raw: str
+
+    def provisions(self) -> dict[str, Article | Item]:
+        out: dict[str, Article | Item] = {}
+        for art in self.articles:
+            out[art.pinpoint] = art
+            for item in art.items:
+                out[item.pinpoint] = item
+        return out
+
+
+def _split_front_matter(raw: str, path: Path) -> tuple[dict, str]:
+    if not raw.startswith("---\n"):
+        raise ValueError(f"{path}: missing YAML front matter")
+    end = raw.index("\n---", 4)
+    meta = yaml.safe_load(raw[4:end]) or {}
+    return meta, raw[end + 4 :]
+
+
+def _body_lines(body: str) -> list[str]:
+    """Lines of the body with HTML comments and fenced code removed."""
+    body = COMMENT.sub("", body)
+    lines, in_code = [], False
+    for line in body.splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+            continue
+        if not in_code:
+            lines.append(line.rstrip())
+    return lines
+
+
+def parse_source(path: Path) -> LegalSource:
+    raw = path.read_text(encoding="utf-8")
+    meta, body = _split_front_matter(raw, path)
+    doc_id = str(meta.get("id") or path.stem)
+    title = str(meta.get("title", doc_id))
+    articles: list[Article] = []
+    sections: list[Section] = []
+    current: Article | None = None
+    section: Section | None = None
+
+    for line in _body_lines(body):
+        if m := ARTICLE_HEADING.match(line):
+            section = None
+            number = chinese_numeral(m.group(1))
+            current = Article(f"{doc_id}/art{number}", number, f"第{m.group(1)}条", "", "")
+            articles.append(current)
+            continue
+        if m := SECTION_HEADING.match(line):
+            current = None
+            art, item = chinese_numeral(m.group(1)), chinese_numeral(m.group(2))
+            section = Section(f"{doc_id}/art{art}/item{item}", line.lstrip("# ").strip(), "")
+            sections.append(section)
+            continue
+        if line.startswith("#"):
+            continue
+        text = line.strip()
+        if not text or text.startswith(">"):
+            continue
+        if section is not None:
+            section.text = f"{section.text}\n{text}" if section.text else text
+        elif current is not None:
+            current.text = f"{current.text}\n{text}" if current.text else text
+            if m := ITEM_LINE.match(text):
+                n = chinese_numeral(m.group(1))
+                current.items.append(Item(f"{current.pinpoint}/item{n}", n, f"（{m.group(1)}）", text))
+            elif not current.items:
+                current.lead = f"{current.lead}\n{text}" if current.lead else text
+
+    # An article heading that carries its own explanation (解读 "## 第二条（适用范围）") is a section.
+    for art in articles:
+        if not art.items and art.text and "解读" in title:
+            sections.append(Section(art.pinpoint, art.ordinal, art.text))
+    return LegalSource(doc_id, path, meta, title, articles, sections, raw)
+
+
+def load_sources(directory: Path) -> dict[str, LegalSource]:
+    out = {}
+    for path in sorted(directory.glob("*.md")):
+        src = parse_source(path)
+        out[src.doc_id] = src
+    return out
