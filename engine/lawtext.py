@@ -38,6 +38,15 @@ def chinese_numeral(text: str) -> int:
     return total + digit
 
 
+def to_chinese_numeral(n: int) -> str:
+    """Small positive integers (< 100) as written in ordinals: 2 → 二, 12 → 十二, 20 → 二十."""
+    digits = "零一二三四五六七八九"
+    if n < 10:
+        return digits[n]
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else digits[tens]) + "十" + (digits[ones] if ones else "")
+
+
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -62,6 +71,7 @@ class Article:
     text: str  # every paragraph of the article, verbatim, joined by newlines
     lead: str  # the paragraphs before the first item
     items: list[Item] = field(default_factory=list)
+    paragraphs: list[Item] = field(default_factory=list)  # 款: non-item paragraphs, numbered from 1
 
     @property
     def sha256(self) -> str:
@@ -91,7 +101,7 @@ class LegalSource:
         out: dict[str, Article | Item] = {}
         for art in self.articles:
             out[art.pinpoint] = art
-            for item in art.items:
+            for item in [*art.items, *art.paragraphs]:
                 out[item.pinpoint] = item
         return out
 
@@ -152,8 +162,11 @@ def parse_source(path: Path) -> LegalSource:
             if m := ITEM_LINE.match(text):
                 n = chinese_numeral(m.group(1))
                 current.items.append(Item(f"{current.pinpoint}/item{n}", n, f"（{m.group(1)}）", text))
-            elif not current.items:
-                current.lead = f"{current.lead}\n{text}" if current.lead else text
+            else:
+                k = len(current.paragraphs) + 1
+                current.paragraphs.append(Item(f"{current.pinpoint}/para{k}", k, f"第{to_chinese_numeral(k)}款", text))
+                if not current.items:
+                    current.lead = f"{current.lead}\n{text}" if current.lead else text
 
     # An article heading that carries its own explanation (解读 "## 第二条（适用范围）") is a section.
     for art in articles:

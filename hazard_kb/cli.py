@@ -31,5 +31,41 @@ def law_show(pinpoint: str) -> None:
     typer.echo(f"{provision.pinpoint}\nsha256 {provision.sha256}\n{provision.text}")
 
 
+@app.command()
+def validate() -> None:
+    """Load ontology, rules and test cases; refuse anything inconsistent, naming it."""
+    from hazard_kb.engine.cases import load_cases
+    from hazard_kb.engine.compiler import KBError, compile_kb
+    from hazard_kb.engine.inspection import InspectionError, normalize
+    from hazard_kb.engine.ontology import OntologyError
+
+    root = project_root()
+    try:
+        kb = compile_kb(root)
+    except (KBError, OntologyError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1)
+    try:
+        cases = load_cases(root)
+    except ValueError as exc:
+        typer.echo(f"test cases refused: {exc}", err=True)
+        raise typer.Exit(1)
+    bad = 0
+    for lc in cases:
+        if lc.case.criterion not in kb.ontology.provisions:
+            typer.echo(f"{lc.label}: unknown criterion {lc.case.criterion}", err=True)
+            bad += 1
+            continue
+        try:
+            normalize(kb, lc.case.inspection)
+        except InspectionError as exc:
+            typer.echo(f"{lc.label}: {exc}", err=True)
+            bad += 1
+    if bad:
+        raise typer.Exit(1)
+    typer.echo(f"ok: {len(kb.criteria)} criteria, {kb.rule_count()} branch rules in {len(kb.rulesets)} rulesets, "
+               f"{len(kb.ontology.classes)} classes, {len(kb.ontology.properties)} properties, {len(cases)} cases; kb {kb.version}")
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,251 @@
+"""Turn engine records into verdicts per item, with evidence, rule chains and the questions left.
+
+Per item: violated when a branch holds for some subject; not_violated when every branch is refuted
+for every subject (a class declared absent refutes the branches about it); not_applicable when the
+enterprise's sectors are outside the item's, or every branch is about an absent class (不涉及);
+otherwise undetermined, listing exactly the observations that would decide it.
+"""
+
+from __future__ import annotations
+
+from .compiler import Branch, CompiledKB, Condition
+from .inspection import Obj, NormalizedInspection
+from .ontology import Provision
+from .records import Derived, Holds, Record, Refuted
+from .result import (ANSWER_ZH, VERDICT_ZH, AppliedDocument, Citation, CriterionResult, Deferral, Determination,
+                     Evidence, Finding, FiredRule, Question, Refutation)
+
+
+def citation(kb: CompiledKB, pinpoint: str, role: str | None = None) -> Citation:
+    onto = kb.ontology
+    prov = onto.provisions[pinpoint]
+    doc = onto.documents[prov.doc]
+    article = onto.provisions[prov.article].ordinal if prov.article else (prov.ordinal if prov.kind == "article" else None)
+    item = prov.ordinal if prov.kind in ("criterion", "item", "paragraph") else None
+    if prov.kind == "section":
+        article, item = None, None
+    return Citation(pinpoint=pinpoint, document=f"《{doc.title}》", doc_number=doc.doc_number, article=article,
+                    item=item, text=prov.text, role=role)
+
+
+def documents_in_force(kb: CompiledKB, insp: NormalizedInspection) -> list[str]:
+    onto = kb.ontology
+    repealed_on = {}
+    for d in onto.documents.values():
+        for r in d.repeals:
+            repealed_on[r] = d.effective
+    out = []
+    for d in onto.documents.values():
+        if d.kind != "standard" or d.effective is None or d.effective > insp.as_of:
+            continue
+        end = repealed_on.get(d.id)
+        if end is not None and end <= insp.as_of:
+            continue
+        out.append(d.id)
+    return sorted(out)
+
+
+def applicable(kb: CompiledKB, insp: NormalizedInspection, pinpoint: str) -> bool:
+    sectors = kb.ontology.applicability(pinpoint)
+    return "Everyone" in sectors or bool(set(sectors) & set(insp.sectors))
+
+
+def determine(kb: CompiledKB, insp: NormalizedInspection, records: list[Record], engine: str) -> Determination:
+    onto = kb.ontology
+    docs = documents_in_force(kb, insp)
+    holds: dict[str, list[Holds]] = {}
+    refuted: set[tuple[str, str]] = set()
+    derived: dict[tuple[str, str], Derived] = {}
+    for r in records:
+        if isinstance(r, Holds):
+            holds.setdefault(r.rule_id, []).append(r)
+        elif isinstance(r, Refuted):
+            refuted.add((r.cond_key, r.ref))
+        else:
+            derived[(r.ref, r.device)] = r
+
+    items: list[CriterionResult] = []
+    for prov in (p for d in docs for p in onto.criteria(d)):
+        items.append(_criterion(kb, insp, prov, holds, refuted, derived))
+
+    hazards = [i for i in items if i.verdict == "violated"]
+    undetermined = [i for i in items if i.verdict == "undetermined"]
+    notes = []
+    if not docs:
+        notes.append(f"no determination standard in this knowledge base is in force on {insp.as_of.isoformat()}")
+    answer = "yes" if hazards else ("undetermined" if undetermined or not docs else "no")
+    questions: dict[tuple, Question] = {}
+    for i in undetermined:
+        for q in i.missing:
+            questions.setdefault((q.object, q.object_class, q.property), q)
+    consequences = []
+    if hazards:
+        seen = set()
+        for d in docs:
+            for pin in onto.documents[d].statutory_basis:
+                if pin not in seen and pin in onto.provisions:
+                    seen.add(pin)
+                    consequences.append(citation(kb, pin, "法律依据与法律责任"))
+    return Determination(
+        kb_version=kb.version, engine=engine, as_of=insp.as_of, enterprise=insp.enterprise_name,
+        sectors=[onto.sectors[s].label for s in insp.sectors], answer=answer, answer_zh=ANSWER_ZH[answer],
+        standards=[AppliedDocument(id=d, title=onto.documents[d].title, doc_number=onto.documents[d].doc_number,
+                                   effective=onto.documents[d].effective, provenance=onto.documents[d].provenance) for d in docs],
+        hazards=hazards, undetermined=undetermined, items=items, next_questions=list(questions.values()),
+        deferred=_deferrals(kb, insp, docs), legal_consequences=consequences, notes=notes,
+    )
+
+
+def _deferrals(kb: CompiledKB, insp: NormalizedInspection, docs: list[str]) -> list[Deferral]:
+    onto = kb.ontology
+    out = []
+    for pin, regimes in sorted(onto.defers_to.items()):
+        if onto.provisions[pin].doc not in docs:
+            continue
+        for obj in insp.objects.values():
+            hit = sorted(set(onto.classes[obj.cls].governed_by) & set(regimes))
+            if hit:
+                labels = [onto.sectors[r].label for r in hit]
+                out.append(Deferral(
+                    object=obj.ref, object_class=onto.classes[obj.cls].label, regimes=labels, basis=citation(kb, pin, "另有规定的，适用其规定"),
+                    note=f"涉及{'、'.join(labels)}方面的重大事故隐患按其专门判定标准判定；该标准未收入本知识库，本次不作判定。"))
+    return out
+
+
+def _criterion(kb, insp, prov: Provision, holds, refuted, derived) -> CriterionResult:
+    onto = kb.ontology
+    doc = onto.documents[prov.doc]
+    base = dict(pinpoint=prov.pinpoint, document=f"《{doc.title}》", doc_number=doc.doc_number,
+                article=onto.provisions[prov.article].ordinal, item=prov.ordinal, text=prov.text)
+    crit = kb.criteria.get(prov.pinpoint)
+    if not applicable(kb, insp, prov.pinpoint):
+        sectors = "、".join(onto.sectors[s].label for s in onto.applicability(prov.pinpoint))
+        return CriterionResult(**base, verdict="not_applicable", verdict_zh=VERDICT_ZH["not_applicable"],
+                               reason=f"适用于{sectors}；企业未申报该行业或领域")
+    if crit is None:
+        return CriterionResult(**base, verdict="undetermined", verdict_zh=VERDICT_ZH["undetermined"],
+                               reason="本条款尚未编码为规则，需人工判定")
+
+    findings = []
+    for b in crit.branches:
+        for h in sorted(holds.get(b.rule_id, []), key=lambda h: h.ref):
+            findings.append(_finding(kb, insp, b, insp.objects[h.ref], h, derived))
+    if findings:
+        return CriterionResult(**base, verdict="violated", verdict_zh=VERDICT_ZH["violated"], findings=findings)
+
+    missing: dict[tuple, Question] = {}
+    because: list[Refutation] = []
+    all_absent = True
+    for b in crit.branches:
+        subjects = insp.by_class(kb, b.subject)
+        if not subjects:
+            if any(onto.is_a(b.subject, a) for a in insp.absent):
+                continue
+            all_absent = False
+            cls = onto.classes[b.subject]
+            missing.setdefault((None, b.subject, None), Question(
+                object=None, object_class=b.subject, object_class_label=cls.label, property=None, label=cls.label,
+                question=f"企业是否有{cls.label}？如有，请逐一列出并观察；如确认没有，请声明不涉及。", kind="presence"))
+            continue
+        all_absent = False
+        for s in subjects:
+            refuting = next((c for c in b.conditions if (c.key, s.ref) in refuted), None)
+            if refuting is not None:
+                because.append(Refutation(branch=b.branch, subject=s.ref, condition=refuting.text,
+                                          evidence=_evidence_for(kb, insp, s, refuting)))
+                continue
+            for c in b.conditions:
+                for q in _questions(kb, insp, s, c, derived):
+                    missing.setdefault((q.object, q.object_class, q.property), q)
+    if missing:
+        return CriterionResult(**base, verdict="undetermined", verdict_zh=VERDICT_ZH["undetermined"],
+                               missing=list(missing.values()), not_violated_because=because)
+    if all_absent:
+        return CriterionResult(**base, verdict="not_applicable", verdict_zh=VERDICT_ZH["not_applicable"],
+                               reason="经确认不存在本项所涉对象（不涉及）")
+    return CriterionResult(**base, verdict="not_violated", verdict_zh=VERDICT_ZH["not_violated"], not_violated_because=because)
+
+
+def _finding(kb, insp, b: Branch, subject: Obj, h: Holds, derived) -> Finding:
+    onto = kb.ontology
+    evidence: list[Evidence] = []
+    for c in b.conditions:
+        evidence.extend(_evidence_for(kb, insp, subject, c))
+    fired: list[FiredRule] = []
+    cites = [citation(kb, b.criterion, "判定情形")]
+    for rule_id, device in h.chain:
+        d = next(x for x in kb.derivations[device] if x.rule_id == rule_id)
+        fired.append(FiredRule(rule=rule_id, kind="derivation", cites=list(d.cites)))
+        for pin in d.cites:
+            if all(ci.pinpoint != pin for ci in cites):
+                cites.append(citation(kb, pin, "失效或者无效均判定为重大事故隐患"))
+    fired.append(FiredRule(rule=b.rule_id, kind="criterion", cites=list(b.cites)))
+    if b.basis:
+        cites.append(citation(kb, b.basis, "判定情形细化（解读），作为执行口径"))
+    return Finding(branch=b.branch, subject=subject.ref, subject_class=onto.classes[subject.cls].label,
+                   quote=list(b.quotes), evidence=evidence, rules_fired=fired, cites=cites)
+
+
+def _evidence_for(kb, insp, obj: Obj, c: Condition) -> list[Evidence]:
+    onto = kb.ontology
+    if c.kind == "any":
+        return [e for alt in c.alternatives for e in _evidence_for(kb, insp, obj, alt)]
+    names = {a.split("(")[-1].rstrip(")").split(".")[0] for a in c.asks}
+    out = []
+    for name in sorted(names):
+        if name not in obj.values:
+            continue
+        prop = onto.properties[name]
+        out.append(Evidence(object=obj.ref, object_class=onto.classes[obj.cls].label, property=name, label=prop.label,
+                            value=list(obj.values[name]) if prop.kind == "relation" else obj.values[name], unit=prop.unit))
+        if prop.kind == "relation" and c.kind in ("list", "field") and "." in (c.asks[-1] if c.asks else ""):
+            second = c.asks[-1].split(".", 1)[1]
+            for t in obj.values[name]:
+                target = insp.objects[t]
+                if second in target.values:
+                    p2 = onto.properties[second]
+                    v = target.values[second]
+                    out.append(Evidence(object=t, object_class=onto.classes[target.cls].label, property=second,
+                                        label=p2.label, value=list(v) if p2.kind == "relation" else v, unit=p2.unit))
+    return out
+
+
+def _question(kb, obj: Obj, prop_name: str, insp) -> Question:
+    onto = kb.ontology
+    prop = onto.properties[prop_name]
+    return Question(object=obj.ref, object_class=obj.cls, object_class_label=onto.classes[obj.cls].label,
+                    property=prop_name, label=prop.label, question=prop.question, kind=prop.kind, unit=prop.unit,
+                    allowed=list(prop.allowed))
+
+
+def _questions(kb, insp, obj: Obj, c: Condition, derived) -> list[Question]:
+    onto = kb.ontology
+    f = obj.fields
+    if c.kind == "any":
+        return [q for alt in c.alternatives for q in _questions(kb, insp, obj, alt, derived)]
+    if c.kind == "present":
+        if f"{c.field}__installed" in f and (obj.ref, c.field) in derived:
+            return []
+        q = _question(kb, obj, c.field, insp)
+        if f.get(f"{c.field}__installed") is True:
+            q = q.model_copy(update={"question": f"{q.label}：已设置，是否正常运行、有效？", "kind": "device.functional"})
+        return [q]
+    if c.kind == "field":
+        if c.field in f:
+            return []
+        name = c.asks[0].split("(")[-1].rstrip(")").split(".")[0]
+        if "__" in c.field and c.field.split("__", 1)[0] in ("count", "distinct"):
+            rel = c.asks[0]
+            if f"count__{rel}" not in f:
+                return [_question(kb, obj, rel, insp)]
+            second = c.asks[-1].split(".", 1)[1]
+            return [_question(kb, insp.objects[t], second, insp) for t in obj.values[rel]
+                    if second not in insp.objects[t].values]
+        return [_question(kb, obj, name, insp)]
+    # list: through a relation
+    rel, second = c.asks[0], c.asks[1].split(".", 1)[1]
+    if c.field in f or f.get(c.count_field) == 0:
+        return []
+    if c.count_field not in f:
+        return [_question(kb, obj, rel, insp)]
+    return [_question(kb, insp.objects[t], second, insp) for t in obj.values[rel] if second not in insp.objects[t].values]
