@@ -15,14 +15,27 @@ per run is always deleted; the C engine is not thread-safe, so runs are serialis
 
 from __future__ import annotations
 
+import itertools
 import threading
 import uuid
 from typing import Any, Callable
 
-from durable.lang import c, get_host, item, m, ruleset, when_all
+import durable.lang as durable_lang
+from durable import engine as durable_engine
+from durable.lang import c, item, m, ruleset, when_all
 
 from .compiler import CompiledKB, Condition
 from .records import Derived, Holds, Record, Refuted
+
+
+class _Host(durable_engine.Host):
+    """durable's Host without its two background dispatch threads. Those wake every 0.2 s and call
+    the C engine, which is not thread-safe, concurrently with whatever else calls it: seen here as
+    intermittent "Could not create ruleset, error code: 102" while rulesets were being registered.
+    We use neither timers nor queued events, so nothing needs the threads."""
+
+    def _run(self) -> None:
+        return None
 
 
 class EngineFailure(RuntimeError):
@@ -30,6 +43,7 @@ class EngineFailure(RuntimeError):
 
 
 _local = threading.local()
+_instances = itertools.count(1)  # the C library keeps ruleset names process-wide: error 102 on a repeat
 
 
 def _sink() -> list:
@@ -69,21 +83,49 @@ def _holds_expr(cond: Condition):
             out = e if out is None else (out | e)
         return out
     if cond.kind == "list":
-        return getattr(m, cond.field).anyItem(_test(item, cond.op, cond.value))
+        return _list_test(getattr(m, cond.field), "any", cond.op, cond.value)
     return _test(getattr(m, cond.field), cond.op, cond.value)
+
+
+def _list_test(field, quantifier: str, op: str, value: Any):
+    """anyItem/allItems with only simple comparisons inside.
+
+    durable-rules 2.0.28 reads an uninitialised node field when the expression inside $iany/$iall
+    is an $or/$and (rete.c, createAlpha): ruleset creation then fails at random with error 102
+    (ERR_UNEXPECTED_TYPE) depending on earlier heap use. So membership is lifted out of the
+    quantifier: any item in {a, b} = any(item == a) or any(item == b); every item not in {a, b} =
+    all(item != a) and all(item != b)."""
+    if op in ("in", "not in"):
+        values = list(value)
+        if (quantifier, op) == ("any", "in"):
+            parts = [field.anyItem(item == v) for v in values]
+            combine = lambda a, b: a | b  # noqa: E731
+        elif (quantifier, op) == ("all", "not in"):
+            parts = [field.allItems(item != v) for v in values]
+            combine = lambda a, b: a & b  # noqa: E731
+        elif len(values) == 1:
+            return _list_test(field, quantifier, "==" if op == "in" else "!=", values[0])
+        else:
+            raise ValueError(f"{quantifier} item {op} a list of several values cannot be expressed safely in durable-rules")
+        out = parts[0]
+        for p in parts[1:]:
+            out = combine(out, p)
+        return out
+    method = field.anyItem if quantifier == "any" else field.allItems
+    return method(_test(item, op, value))
 
 
 def _refute_exprs(cond: Condition) -> list:
     """Subject-pattern tests under which the condition is observed false (one rule each)."""
-    op, value = cond.negated()
-    if cond.kind == "any":
+    if cond.kind == "any":  # all alternatives observed false
         out = None
         for alt in cond.alternatives:
             (e,) = _refute_exprs(alt)
             out = e if out is None else (out & e)
         return [out]
+    op, value = cond.negated()
     if cond.kind == "list":
-        return [getattr(m, cond.field).allItems(_test(item, op, value)), getattr(m, cond.count_field) == 0]
+        return [_list_test(getattr(m, cond.field), "all", op, value), getattr(m, cond.count_field) == 0]
     return [_test(getattr(m, cond.field), op, value)]
 
 
@@ -96,14 +138,20 @@ class DurableBackend:
 
     def __init__(self, kb: CompiledKB):
         self.kb = kb
-        self.suffix = kb.content_hash[:12]
+        self.suffix = f"{kb.content_hash[:12]}_{next(_instances)}"
         self.names: dict[str, str] = {}
         self.lock = threading.Lock()
+        definitions = {}
         for spec in kb.rulesets:
             full = f"{spec.name}_{self.suffix}"
             self.names[spec.name] = full
             self._define(full, spec)
-        self.host = get_host()  # registers the rulesets now: concurrent first use races otherwise
+            # take the definition back from durable.lang's global registry: this KB gets its own host
+            name, definition = durable_lang._rulesets.pop(full).define()
+            definitions[name] = definition
+        # every ruleset is created before the host is used: concurrent first use races otherwise
+        self.host = _Host(definitions)
+        self.definitions = definitions  # as durable compiled them (it strips the actions); for inspection
         self.rule_counts = dict(self._counts)
 
     def _define(self, name: str, spec) -> None:

@@ -383,6 +383,11 @@ class _Context:
             p = self._prop(rid, parts[1], rel.target)
             if p is None or not self._value_fits(rid, p, pc):
                 return None
+            if pc.op == "not in" and len(pc.value) > 1:
+                # durable-rules cannot safely test "some related object is outside {a, b}" (see backend_durable._list_test)
+                self.err(rid, f"{pc.text}: `not in` a list of several values is not supported through a relation; "
+                         f"write the complementary `in` list instead")
+                return None
             self.list_paths.add((rel.name, p.name))
             return Condition(key, pc.text, "list", f"{rel.name}__{p.name}", pc.op, pc.value,
                              (rel.name, f"{rel.name}.{p.name}"), f"count__{rel.name}")

@@ -41,7 +41,8 @@ def source_graph(src: LegalSource, source_rel: str) -> Graph:
         if src.meta.get(key):
             g.add((doc, prop, Literal(str(src.meta[key]))))
     if d := iso_date(src.meta.get("effective")):
-        g.add((doc, HK.effectiveDate, Literal(d, datatype=XSD.date)))
+        # entry into force at 00:00 Beijing time; xsd:dateTime because OWL 2 (HermiT) has no xsd:date
+        g.add((doc, HK.effectiveDate, Literal(f"{d.isoformat()}T00:00:00+08:00", datatype=XSD.dateTime)))
 
     for art in src.articles:
         a = law_iri(art.pinpoint)

@@ -321,13 +321,20 @@ def _documents(g: Graph) -> dict[str, Document]:
         count = g.value(doc, HK.officialItemCount)
         out[did] = Document(
             did, _zh(g, doc), kind, str(g.value(doc, HK.docNumber) or ""), str(g.value(doc, HK.issuer) or ""),
-            eff.toPython() if eff is not None else None, str(g.value(doc, HK.status) or ""),
+            _as_date(eff), str(g.value(doc, HK.status) or ""),
             str(g.value(doc, HK.provenance) or ""), str(g.value(doc, HK.sourceFile) or ""),
             int(count) if count is not None else None,
             tuple(sorted(str(o)[len(LAW):] for o in g.objects(doc, HK.statutoryBasis))),
             tuple(sorted(str(o)[len(LAW):] for o in g.objects(doc, HK.repeals))),
         )
     return out
+
+
+def _as_date(literal) -> date | None:
+    if literal is None:
+        return None
+    value = literal.toPython()
+    return value.date() if hasattr(value, "date") else value
 
 
 def _provisions(g: Graph) -> dict[str, Provision]:

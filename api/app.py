@@ -1,0 +1,54 @@
+"""FastAPI application: thin routes over the engine. The engine (ontology + rules compiled, durable-rules
+host warmed) is built once at start-up, never per request."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+
+from hazard_kb import __version__
+from hazard_kb.engine.service import Engine, default_engine
+
+from . import problems
+from .routes import catalogue, determinations
+
+KB_VERSION_HEADER = "X-Hazard-KB-Version"
+
+
+def create_app(engine: Engine | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.engine = engine or default_engine()
+        yield
+
+    app = FastAPI(
+        title="hazard-kb",
+        version=__version__,
+        summary="重大事故隐患判定知识库：观察事实 → 是否构成重大事故隐患，附逐项法律依据",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+
+    @app.middleware("http")
+    async def kb_version_header(request: Request, call_next):
+        response = await call_next(request)
+        eng = getattr(request.app.state, "engine", None)
+        if eng is not None:
+            response.headers[KB_VERSION_HEADER] = eng.kb.version
+        return response
+
+    app.include_router(determinations.router)
+    app.include_router(catalogue.router)
+    try:  # the audit route is optional until the audit module lands
+        from .audit_routes import audit_router
+    except ImportError:
+        pass
+    else:
+        app.include_router(audit_router)
+
+    @app.get("/healthz", tags=["ops"], summary="liveness; also the ceiling in benchmarks")
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    return app

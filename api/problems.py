@@ -1,0 +1,75 @@
+"""Errors as RFC 9457 problem+json, naming the field, what was expected and the nearest valid names."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hazard_kb.engine.backend_durable import EngineFailure
+from hazard_kb.engine.inspection import InspectionError
+
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, type_: str = "about:blank", **extra) -> JSONResponse:
+    body = {"type": type_, "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _field(loc) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)]
+    return ".".join(parts) or "body"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        errors = []
+        for e in exc.errors():
+            if e.get("type") == "json_invalid":
+                return problem(422, "Malformed JSON", f"the request body is not valid JSON: {e.get('msg')}",
+                               "/problems/malformed-json", errors=[{"field": "body", "message": e.get("msg"),
+                                                                    "expected": "a JSON object"}])
+            errors.append({"field": _field(e.get("loc", ())), "message": e.get("msg"), "expected": _expected(e),
+                           "suggestions": []})
+        return problem(422, "Invalid inspection", f"{len(errors)} field(s) are invalid", "/problems/invalid-input", errors=errors)
+
+    @app.exception_handler(InspectionError)
+    async def _inspection(request: Request, exc: InspectionError):
+        errors = [{"field": _field(p.loc), "message": p.msg, "expected": p.expected, "suggestions": list(p.suggestions)}
+                  for p in exc.problems]
+        return problem(422, "Invalid inspection", f"{len(errors)} observation(s) do not fit the ontology",
+                       "/problems/invalid-observation", errors=errors)
+
+    @app.exception_handler(EngineFailure)
+    async def _engine(request: Request, exc: EngineFailure):
+        return problem(503, "Rule engine failure", "the rule engine did not complete this determination; no partial "
+                       "result is returned. Retry; if it persists, report the request.", "/problems/engine-failure")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        return problem(exc.status_code, _title(exc.status_code), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        return problem(500, "Internal error", "an unexpected error occurred; it has been logged", "/problems/internal")
+
+
+def _title(status: int) -> str:
+    return {404: "Not found", 405: "Method not allowed", 413: "Payload too large", 415: "Unsupported media type"}.get(status, "Error")
+
+
+def _expected(e: dict) -> str | None:
+    t = e.get("type", "")
+    ctx = e.get("ctx") or {}
+    if t == "missing":
+        return "this field is required"
+    if t == "extra_forbidden":
+        return "no such field"
+    if t.startswith("too_short") or t.startswith("too_long"):
+        return f"length between {ctx.get('min_length', 0)} and {ctx.get('max_length', '∞')}"
+    if "expected" in ctx:
+        return str(ctx["expected"])
+    return t.replace("_", " ") or None

@@ -1,0 +1,17 @@
+from fastapi import APIRouter, Depends
+from fastapi.concurrency import run_in_threadpool
+
+from hazard_kb.engine.inspection import InspectionIn
+from hazard_kb.engine.result import Determination
+from hazard_kb.engine.service import Engine
+
+from ..deps import get_engine
+
+router = APIRouter(prefix="/v1", tags=["determinations"])
+
+
+@router.post("/determinations", response_model=Determination,
+             summary="判定：提交观察事实，返回是否构成重大事故隐患及法律依据")
+async def create_determination(inspection: InspectionIn, engine: Engine = Depends(get_engine)) -> Determination:
+    # the engine serialises runs internally; keep the event loop free while it works
+    return await run_in_threadpool(engine.determine, inspection)

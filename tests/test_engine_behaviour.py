@@ -1,0 +1,144 @@
+"""Engine behaviour that no single criterion case shows: 第十四条 chaining, 第二条 deferral, order
+independence, session hygiene under failure, backend agreement."""
+
+import random
+from datetime import date
+
+import pytest
+
+from hazard_kb.engine import backend_durable
+from hazard_kb.engine.backend_durable import EngineFailure
+
+TODAY = date(2026, 11, 29)
+
+
+def paint_shop(alarm, ventilation=None, extra=()):
+    props = {"usesNonWaterborneCoating": True, "hasFlammableGasAlarm": alarm}
+    if ventilation is not None:
+        props["hasVentilation"] = ventilation
+    return {
+        "enterprise": {"name": "某机械制造公司", "industries": ["机械"]},
+        "objects": [{"ref": "喷漆房1", "class": "PaintRoom", "properties": props}, *extra],
+    }
+
+
+def item(result, pinpoint):
+    return next(i for i in result.items if i.pinpoint == pinpoint)
+
+
+def test_failed_device_counts_as_missing_through_article_14(engine):
+    result = engine.determine(paint_shop({"installed": True, "functional": False}, {"installed": True, "functional": True}), today=TODAY)
+    hit = item(result, "gongmao-2023/art7/item7")
+    assert hit.verdict == "violated"
+    finding = hit.findings[0]
+    assert [c.pinpoint for c in finding.cites][:2] == ["gongmao-2023/art7/item7", "gongmao-2023/art14"]
+    kinds = [r.kind for r in finding.rules_fired]
+    assert kinds == ["derivation", "criterion"], "the 第十四条 derivation fires first, then the item rule"
+    assert finding.rules_fired[0].rule == "gongmao-2023/derive/hasFlammableGasAlarm/failed"
+
+
+def test_device_not_installed_does_not_cite_article_14(engine):
+    result = engine.determine(paint_shop(False, {"installed": True, "functional": True}), today=TODAY)
+    finding = item(result, "gongmao-2023/art7/item7").findings[0]
+    assert "gongmao-2023/art14" not in [c.pinpoint for c in finding.cites]
+
+
+def test_installed_device_of_unknown_state_asks_whether_it_works(engine):
+    result = engine.determine(paint_shop({"installed": True}, {"installed": True, "functional": True}), today=TODAY)
+    hit = item(result, "gongmao-2023/art7/item7")
+    assert hit.verdict == "undetermined"
+    assert [(q.object, q.property, q.kind) for q in hit.missing] == [("喷漆房1", "hasFlammableGasAlarm", "device.functional")]
+
+
+def test_other_regime_objects_are_deferred_not_judged(engine):
+    extra = [{"ref": "空压机储气罐", "class": "压力容器", "properties": {}}]
+    result = engine.determine(paint_shop({"installed": True, "functional": True}, {"installed": True, "functional": True}, extra), today=TODAY)
+    assert [(d.object, d.regimes) for d in result.deferred] == [("空压机储气罐", ["特种设备"])]
+    assert result.deferred[0].basis.pinpoint == "gongmao-2023/art2"
+    assert "另有规定" in result.deferred[0].basis.text
+
+
+def test_order_of_objects_and_properties_does_not_matter(engine):
+    objects = [
+        {"ref": "速冻间1", "class": "QuickFreezeWorkroom", "properties": {"workerCount": 10}},
+        {"ref": "螺旋速冻机1", "class": "QuickFreezeDevice", "properties": {"inSeparateWorkroom": False}},
+        {"ref": "包装间", "class": "ProductHandlingPlace", "properties": {"acUsesDirectAmmoniaEvaporation": False}},
+        {"ref": "喷漆房1", "class": "PaintRoom", "properties": {"usesNonWaterborneCoating": True,
+                                                               "hasVentilation": True, "hasFlammableGasAlarm": False}},
+    ]
+    base = {"enterprise": {"name": "某食品机械公司", "industries": ["机械", "轻工"], "regimes": ["涉氨制冷"]}}
+    expected = engine.determine({**base, "objects": objects}, today=TODAY).model_dump()
+    rng = random.Random(7)
+    for _ in range(10):
+        shuffled = [{**o, "properties": dict(rng.sample(list(o["properties"].items()), len(o["properties"])))}
+                    for o in rng.sample(objects, len(objects))]
+        assert engine.determine({**base, "objects": shuffled}, today=TODAY).model_dump() == expected
+
+
+def test_more_than_1024_runs_with_failures_leave_no_live_session(engine, monkeypatch):
+    """durable-rules refuses a 1025th live session id with MemoryError; runs that fail mid-way must
+    still delete their session."""
+    inspection = paint_shop({"installed": True, "functional": False}, True)
+    real_holds = backend_durable.Holds
+    calls = {"n": 0}
+
+    def sometimes_failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] % 3 == 0:
+            raise RuntimeError("injected failure inside a rule action")
+        return real_holds(*args, **kwargs)
+
+    monkeypatch.setattr(backend_durable, "Holds", sometimes_failing)
+    failures = 0
+    for _ in range(1100):
+        try:
+            engine.determine(inspection, today=TODAY)
+        except EngineFailure:
+            failures += 1
+    monkeypatch.setattr(backend_durable, "Holds", real_holds)
+    assert 300 < failures < 400
+    # 1100 sessions were opened; were any still alive, the cap of 1024 would have raised MemoryError
+    assert engine.determine(inspection, today=TODAY).answer == "yes"
+
+
+def test_engine_failure_is_raised_not_swallowed(engine, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(backend_durable, "Derived", broken)
+    with pytest.raises(EngineFailure, match="boom"):
+        engine.determine(paint_shop({"installed": True, "functional": False}, True), today=TODAY)
+
+
+def test_reference_and_durable_agree_on_a_mixed_inspection(engine, reference_engine):
+    inspection = paint_shop({"installed": True}, {"installed": True, "functional": False})
+    a = engine.determine(inspection, today=TODAY).model_dump(exclude={"engine"})
+    b = reference_engine.determine(inspection, today=TODAY).model_dump(exclude={"engine"})
+    assert a == b
+
+
+def test_standard_not_yet_in_force_is_not_applied(engine):
+    result = engine.determine({**paint_shop(False, False), "date": "2023-05-14"}, today=TODAY)
+    assert result.standards == [] and result.items == []
+    assert result.answer == "undetermined"
+    assert any("2023-05-14" in n for n in result.notes)
+
+
+def test_no_quantifier_wraps_a_boolean_combination(engine):
+    """$iany/$iall around $or/$and makes durable-rules 2.0.28 fail at random (error 102, an
+    uninitialised read in rete.c): the compiled rulesets must never contain that shape."""
+    import json
+    import re
+
+    text = json.dumps(engine.backend.definitions, ensure_ascii=False)
+    assert '"$iany"' in text or '"$iall"' in text, "relation paths compile to quantifiers"
+    assert not re.search(r'"\$i(?:any|all)": \{"[^"]+": \{"\$(?:or|and)"', text)
+
+
+def test_many_engines_build_in_one_process(engine):
+    """Building the whole knowledge base repeatedly in one process never fails (before the fix above
+    about 1 build in 60 failed with error 102)."""
+    from hazard_kb.engine.backend_durable import DurableBackend
+
+    for _ in range(12):
+        DurableBackend(engine.kb)
