@@ -362,8 +362,8 @@ class _Context:
             rel2 = self._prop(rid, parts[1], rel.target)
             if rel2 is None:
                 return None
-            if rel2.kind != "relation":
-                self.err(rid, f"distinct({pc.path}): {parts[1]} must be a relation")
+            if rel2.kind == "device":
+                self.err(rid, f"distinct({pc.path}): {parts[1]} is a device; count distinct related objects or values")
                 return None
             self.distinct_paths.add((rel.name, rel2.name))
             return Condition(key, pc.text, "field", f"distinct__{rel.name}__{rel2.name}", pc.op, pc.value,

@@ -312,5 +312,8 @@ def _flatten(kb: CompiledKB, obj: Obj, objects: dict[str, Obj]) -> None:
             continue
         reached = [objects[t].values.get(rel2) for t in targets]
         if all(v is not None for v in reached):
-            f[f"distinct__{rel}__{rel2}"] = len({r for refs in reached for r in refs})
+            if onto.properties[rel2].kind == "relation":  # distinct objects reached
+                f[f"distinct__{rel}__{rel2}"] = len({r for refs in reached for r in refs})
+            else:  # distinct observed values
+                f[f"distinct__{rel}__{rel2}"] = len(set(reached))
     obj.fields = f
