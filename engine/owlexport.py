@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rdflib import Graph
+from rdflib.compare import isomorphic
 
 from .ontology import HK, ontology_files
 
@@ -20,10 +21,17 @@ def merged_graph(root: Path) -> Graph:
     return g
 
 
+def is_current(root: Path) -> bool:
+    """The committed RDF/XML says the same as the Turtle files (rdflib's XML element order varies by run)."""
+    target = root / OWL_FILE
+    if not target.exists():
+        return False
+    return isomorphic(Graph().parse(target, format="xml"), merged_graph(root))
+
+
 def export_owl(root: Path) -> Path:
     target = root / OWL_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = merged_graph(root).serialize(format="xml")
-    if not target.exists() or target.read_text(encoding="utf-8") != text:
-        target.write_text(text, encoding="utf-8")
+    if not is_current(root):  # rewrite only on a real change, so the file does not churn in git
+        target.write_text(merged_graph(root).serialize(format="xml"), encoding="utf-8")
     return target
