@@ -1,16 +1,16 @@
 """The compiled rules as durable-rules rulesets (Rete forward chaining).
 
-Per branch: one rule that fires when every condition holds. Per distinct condition: rules that fire
-when it is observed false (a refutation), so that "not violated" is also derived by the engine.
-Per device used in `present()`: the 第十四条 chain - three rules deriving an `eff` fact (installed
-and working → present; not installed → absent; installed but failed → absent, citing 第十四条), which
-the branch rules join on.
+Per branch: one rule that fires when every condition holds on one object. Per device used in
+`present()`: the 第十四条 chain - rules deriving an `eff` fact (not installed → absent; installed but
+failed → absent, citing 第十四条; installed and working → present), which the branch rules join on.
+The engine derives the positive conclusions; what did not fire, and why, is explained by evaluating
+the same compiled conditions (engine/evaluate.py).
 
-Measured traps of durable-rules 2.0.28 handled here: rulesets are built and the host warmed once;
-names are unique per knowledge-base hash; every fact type has a consuming rule (an unconsumed fact
-raises, an unconsumed derived fact vanishes with the error swallowed into the session state);
-actions catch and report their own errors; fields are never called `id`/`sid`; a fresh session id
-per run is always deleted; the C engine is not thread-safe, so runs are serialised by a lock.
+Measured traps of durable-rules 2.0.28 handled here: all rulesets are created before first use, in a
+host of our own without durable's timer threads; names are unique per backend instance; a derived
+fact is only asserted where a rule consumes it, and errors swallowed into the session state are
+checked; actions catch and report their own errors; fields are never called `id`/`sid`; a fresh
+session id per run is always deleted; the C engine is not thread-safe, so runs are serialised.
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ from typing import Any, Callable
 
 import durable.lang as durable_lang
 from durable import engine as durable_engine
+from durable.engine import MessageNotHandledException
 from durable.lang import c, item, m, ruleset, when_all
 
 from .compiler import CompiledKB, Condition
-from .records import Derived, Holds, Record, Refuted
+from .evaluate import compare
+from .records import Derived, Holds, Record
 
 
 class _Host(durable_engine.Host):
@@ -83,50 +85,33 @@ def _holds_expr(cond: Condition):
             out = e if out is None else (out | e)
         return out
     if cond.kind == "list":
-        return _list_test(getattr(m, cond.field), "any", cond.op, cond.value)
+        return _list_test(getattr(m, cond.field), cond.op, cond.value)
     return _test(getattr(m, cond.field), cond.op, cond.value)
 
 
-def _list_test(field, quantifier: str, op: str, value: Any):
-    """anyItem/allItems with only simple comparisons inside.
+def _list_test(field, op: str, value: Any):
+    """Some related object's value satisfies `op value`, with only simple comparisons inside anyItem.
 
-    durable-rules 2.0.28 reads an uninitialised node field when the expression inside $iany/$iall
-    is an $or/$and (rete.c, createAlpha): ruleset creation then fails at random with error 102
+    durable-rules 2.0.28 reads an uninitialised node field when the expression inside $iany/$iall is
+    an $or/$and (rete.c, createAlpha): ruleset creation then fails at random with error 102
     (ERR_UNEXPECTED_TYPE) depending on earlier heap use. So membership is lifted out of the
-    quantifier: any item in {a, b} = any(item == a) or any(item == b); every item not in {a, b} =
-    all(item != a) and all(item != b)."""
+    quantifier: any item in {a, b} = any(item == a) or any(item == b). The compiler refuses
+    `not in` a list of several values through a relation, the one form that cannot be lifted."""
     if op in ("in", "not in"):
         values = list(value)
-        if (quantifier, op) == ("any", "in"):
-            parts = [field.anyItem(item == v) for v in values]
-            combine = lambda a, b: a | b  # noqa: E731
-        elif (quantifier, op) == ("all", "not in"):
-            parts = [field.allItems(item != v) for v in values]
-            combine = lambda a, b: a & b  # noqa: E731
-        elif len(values) == 1:
-            return _list_test(field, quantifier, "==" if op == "in" else "!=", values[0])
-        else:
-            raise ValueError(f"{quantifier} item {op} a list of several values cannot be expressed safely in durable-rules")
-        out = parts[0]
-        for p in parts[1:]:
-            out = combine(out, p)
+        if op == "not in":
+            if len(values) != 1:
+                raise ValueError("`not in` several values through a relation cannot be expressed safely in durable-rules")
+            return field.anyItem(item != values[0])
+        out = field.anyItem(item == values[0])
+        for v in values[1:]:
+            out = out | field.anyItem(item == v)
         return out
-    method = field.anyItem if quantifier == "any" else field.allItems
-    return method(_test(item, op, value))
+    return field.anyItem(_test(item, op, value))
 
 
-def _refute_exprs(cond: Condition) -> list:
-    """Subject-pattern tests under which the condition is observed false (one rule each)."""
-    if cond.kind == "any":  # all alternatives observed false
-        out = None
-        for alt in cond.alternatives:
-            (e,) = _refute_exprs(alt)
-            out = e if out is None else (out & e)
-        return [out]
-    op, value = cond.negated()
-    if cond.kind == "list":
-        return [_list_test(getattr(m, cond.field), "all", op, value), getattr(m, cond.count_field) == 0]
-    return [_test(getattr(m, cond.field), op, value)]
+def _open_session(closure) -> None:
+    return None
 
 
 def _subject(cls: str):
@@ -157,47 +142,36 @@ class DurableBackend:
     def _define(self, name: str, spec) -> None:
         kb = self.kb
         count = 0
+        branches = [b for pin in spec.criteria for b in kb.criteria[pin].branches]
         with ruleset(name):
             for device in spec.devices:
+                tests = [c for b in branches for c in b.conditions if c.kind == "present" and c.field == device]
                 for d in kb.derivations[device]:
+                    # derive only what some branch consumes: an unconsumed derived fact would raise
+                    if not any(compare(c.op, d.present, c.value) for c in tests):
+                        continue
                     test = (m.t == "obj") & (getattr(m, f"{device}__installed") == d.installed)
                     if d.functional is not None:
                         test = test & (getattr(m, f"{device}__functional") == d.functional)
                     when_all(test)(_guard(self._derive_action(d.rule_id, device, d.present)))
                     count += 1
-            refuted_keys: set[str] = set()
-            for pin in spec.criteria:
-                for b in kb.criteria[pin].branches:
-                    subject = _subject(b.subject)
-                    joins, eff_names = [], []
-                    for cond in b.conditions:
-                        if cond.kind == "present":
-                            n = f"e{len(eff_names)}"
-                            eff_names.append(n)
-                            joins.append(getattr(c, n) << ((m.t == "eff") & (m.ref == c.subj.ref) &
-                                                           (m.dev == cond.field) & _test(m.v, cond.op, cond.value)))
-                        else:
-                            subject = subject & _holds_expr(cond)
-                    when_all(c.subj << subject, *joins)(_guard(self._holds_action(b.rule_id, eff_names)))
-                    count += 1
-                    for cond in b.conditions:
-                        if cond.key in refuted_keys:
-                            continue
-                        refuted_keys.add(cond.key)
-                        action = _guard(self._refute_action(cond.key))
-                        if cond.kind == "present":
-                            op, value = cond.negated()
-                            when_all(c.subj << _subject(b.subject),
-                                     c.e0 << ((m.t == "eff") & (m.ref == c.subj.ref) & (m.dev == cond.field) & _test(m.v, op, value)))(action)
-                            count += 1
-                        else:
-                            for expr in _refute_exprs(cond):
-                                when_all(c.subj << (_subject(b.subject) & expr))(action)
-                                count += 1
-            # every fact type has a consumer, so nothing raises or vanishes unnoticed
-            when_all(m.t == "obj")(_noop)
-            when_all(m.t == "eff")(_noop)
-            count += 2
+            # every session is opened by a fact this rule consumes: a session created by an unhandled
+            # fact alone is left half-initialised by durable and segfaults in delete_state later
+            when_all(m.t == "open")(_open_session)
+            count += 1
+            for b in branches:
+                subject = _subject(b.subject)
+                joins, eff_names = [], []
+                for cond in b.conditions:
+                    if cond.kind == "present":
+                        n = f"e{len(eff_names)}"
+                        eff_names.append(n)
+                        joins.append(getattr(c, n) << ((m.t == "eff") & (m.ref == c.subj.ref) &
+                                                       (m.dev == cond.field) & _test(m.v, cond.op, cond.value)))
+                    else:
+                        subject = subject & _holds_expr(cond)
+                when_all(c.subj << subject, *joins)(_guard(self._holds_action(b.rule_id, eff_names)))
+                count += 1
         self._counts = getattr(self, "_counts", {})
         self._counts[name] = count
 
@@ -216,12 +190,6 @@ class DurableBackend:
             _sink().append(Holds(rule_id, closure.subj.ref, chain))
         return action
 
-    @staticmethod
-    def _refute_action(cond_key: str):
-        def action(closure):
-            _sink().append(Refuted(cond_key, closure.subj.ref))
-        return action
-
     def run(self, routed: dict[str, list[dict]]) -> list[Record]:
         with self.lock:
             _local.sink, _local.errors = [], []
@@ -231,9 +199,14 @@ class DurableBackend:
                 for spec_name, facts in routed.items():
                     name = self.names[spec_name]
                     used.append(name)
-                    self.host.assert_facts(name, [{**f, "sid": sid} for f in facts])
+                    self.host.assert_fact(name, {"t": "open", "sid": sid})
+                    for fact in facts:
+                        try:
+                            self.host.assert_fact(name, {**fact, "sid": sid})
+                        except MessageNotHandledException:
+                            pass  # no rule is about this fact's values: nothing to conclude from it
                     state = self.host.get_state(name, sid)
-                    if "exception" in state:
+                    if "exception" in state:  # durable swallows errors of derived facts into the state
                         _local.errors.append(str(state["exception"])[:500])
                 if _local.errors:
                     raise EngineFailure("; ".join(_local.errors[:3]))
@@ -247,5 +220,3 @@ class DurableBackend:
                 _local.sink, _local.errors = [], []
 
 
-def _noop(closure) -> None:
-    return None

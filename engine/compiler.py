@@ -88,6 +88,13 @@ class RulesetSpec:
     criteria: tuple[str, ...]
     subjects: tuple[str, ...]
     devices: tuple[str, ...]
+    branches_by_subject: tuple[tuple[str, tuple[Branch, ...]], ...] = ()
+
+    def branches_for(self, fact: dict):
+        """The branches whose subject class the fact's object belongs to."""
+        for subject, branches in self.branches_by_subject:
+            if f"isa_{subject}" in fact:
+                yield from branches
 
 
 @dataclass
@@ -201,7 +208,8 @@ def _spec(article: str, n: int, crits: list[CompiledCriterion]) -> RulesetSpec:
     name = re.sub(r"[^A-Za-z0-9]+", "_", article) + f"_{n}"
     subjects = sorted({b.subject for c in crits for b in c.branches})
     devices = sorted({cond.field for c in crits for b in c.branches for cond in b.conditions if cond.kind == "present"})
-    return RulesetSpec(name, tuple(c.pinpoint for c in crits), tuple(subjects), tuple(devices))
+    by_subject = tuple((s, tuple(b for c in crits for b in c.branches if b.subject == s)) for s in subjects)
+    return RulesetSpec(name, tuple(c.pinpoint for c in crits), tuple(subjects), tuple(devices), by_subject)
 
 
 def _sort_key(pinpoint: str) -> tuple:

@@ -4,6 +4,9 @@ Per item: violated when a branch holds for some subject; not_violated when every
 for every subject (a class declared absent refutes the branches about it); not_applicable when the
 enterprise's sectors are outside the item's, or every branch is about an absent class (不涉及);
 otherwise undetermined, listing exactly the observations that would decide it.
+
+Results are built with `model_construct`: the values come from the validated inspection and the
+compiled knowledge base, so validating them again per request would only cost time.
 """
 
 from __future__ import annotations
@@ -16,7 +19,18 @@ from .result import (ANSWER_ZH, VERDICT_ZH, AppliedDocument, Citation, Criterion
                      Evidence, Finding, FiredRule, Question, Refutation)
 
 
+_citations: dict[tuple[str, str, str | None], Citation] = {}
+
+
 def citation(kb: CompiledKB, pinpoint: str, role: str | None = None) -> Citation:
+    """A provision as cited in results; built once per knowledge base (results only read it)."""
+    key = (kb.content_hash, pinpoint, role)
+    if key not in _citations:
+        _citations[key] = _citation(kb, pinpoint, role)
+    return _citations[key]
+
+
+def _citation(kb: CompiledKB, pinpoint: str, role: str | None) -> Citation:
     onto = kb.ontology
     prov = onto.provisions[pinpoint]
     doc = onto.documents[prov.doc]
@@ -24,7 +38,7 @@ def citation(kb: CompiledKB, pinpoint: str, role: str | None = None) -> Citation
     item = prov.ordinal if prov.kind in ("criterion", "item", "paragraph") else None
     if prov.kind == "section":
         article, item = None, None
-    return Citation(pinpoint=pinpoint, document=f"《{doc.title}》", doc_number=doc.doc_number, article=article,
+    return Citation.model_construct(pinpoint=pinpoint, document=f"《{doc.title}》", doc_number=doc.doc_number, article=article,
                     item=item, text=prov.text, role=role)
 
 
@@ -86,10 +100,10 @@ def determine(kb: CompiledKB, insp: NormalizedInspection, records: list[Record],
                 if pin not in seen and pin in onto.provisions:
                     seen.add(pin)
                     consequences.append(citation(kb, pin, "法律依据与法律责任"))
-    return Determination(
+    return Determination.model_construct(
         kb_version=kb.version, engine=engine, as_of=insp.as_of, enterprise=insp.enterprise_name,
         sectors=[onto.sectors[s].label for s in insp.sectors], answer=answer, answer_zh=ANSWER_ZH[answer],
-        standards=[AppliedDocument(id=d, title=onto.documents[d].title, doc_number=onto.documents[d].doc_number,
+        standards=[AppliedDocument.model_construct(id=d, title=onto.documents[d].title, doc_number=onto.documents[d].doc_number,
                                    effective=onto.documents[d].effective, provenance=onto.documents[d].provenance) for d in docs],
         hazards=hazards, undetermined=undetermined, items=items, next_questions=list(questions.values()),
         deferred=_deferrals(kb, insp, docs), legal_consequences=consequences, notes=notes,
@@ -106,7 +120,7 @@ def _deferrals(kb: CompiledKB, insp: NormalizedInspection, docs: list[str]) -> l
             hit = sorted(set(onto.classes[obj.cls].governed_by) & set(regimes))
             if hit:
                 labels = [onto.sectors[r].label for r in hit]
-                out.append(Deferral(
+                out.append(Deferral.model_construct(
                     object=obj.ref, object_class=onto.classes[obj.cls].label, regimes=labels, basis=citation(kb, pin, "另有规定的，适用其规定"),
                     note=f"涉及{'、'.join(labels)}方面的重大事故隐患按其专门判定标准判定；该标准未收入本知识库，本次不作判定。"))
     return out
@@ -120,10 +134,10 @@ def _criterion(kb, insp, prov: Provision, holds, refuted, derived) -> CriterionR
     crit = kb.criteria.get(prov.pinpoint)
     if not applicable(kb, insp, prov.pinpoint):
         sectors = "、".join(onto.sectors[s].label for s in onto.applicability(prov.pinpoint))
-        return CriterionResult(**base, verdict="not_applicable", verdict_zh=VERDICT_ZH["not_applicable"],
+        return CriterionResult.model_construct(**base, verdict="not_applicable", verdict_zh=VERDICT_ZH["not_applicable"],
                                reason=f"适用于{sectors}；企业未申报该行业或领域")
     if crit is None:
-        return CriterionResult(**base, verdict="undetermined", verdict_zh=VERDICT_ZH["undetermined"],
+        return CriterionResult.model_construct(**base, verdict="undetermined", verdict_zh=VERDICT_ZH["undetermined"],
                                reason="本条款尚未编码为规则，需人工判定")
 
     findings = []
@@ -131,7 +145,7 @@ def _criterion(kb, insp, prov: Provision, holds, refuted, derived) -> CriterionR
         for h in sorted(holds.get(b.rule_id, []), key=lambda h: h.ref):
             findings.append(_finding(kb, insp, b, insp.objects[h.ref], h, derived))
     if findings:
-        return CriterionResult(**base, verdict="violated", verdict_zh=VERDICT_ZH["violated"], findings=findings)
+        return CriterionResult.model_construct(**base, verdict="violated", verdict_zh=VERDICT_ZH["violated"], findings=findings)
 
     missing: dict[tuple, Question] = {}
     because: list[Refutation] = []
@@ -143,7 +157,7 @@ def _criterion(kb, insp, prov: Provision, holds, refuted, derived) -> CriterionR
                 continue
             all_absent = False
             cls = onto.classes[b.subject]
-            missing.setdefault((None, b.subject, None), Question(
+            missing.setdefault((None, b.subject, None), Question.model_construct(
                 object=None, object_class=b.subject, object_class_label=cls.label, property=None, label=cls.label,
                 question=f"企业是否有{cls.label}？如有，请逐一列出并观察；如确认没有，请声明不涉及。", kind="presence"))
             continue
@@ -151,19 +165,19 @@ def _criterion(kb, insp, prov: Provision, holds, refuted, derived) -> CriterionR
         for s in subjects:
             refuting = next((c for c in b.conditions if (c.key, s.ref) in refuted), None)
             if refuting is not None:
-                because.append(Refutation(branch=b.branch, subject=s.ref, condition=refuting.text,
+                because.append(Refutation.model_construct(branch=b.branch, subject=s.ref, condition=refuting.text,
                                           evidence=_evidence_for(kb, insp, s, refuting)))
                 continue
             for c in b.conditions:
                 for q in _questions(kb, insp, s, c, derived):
                     missing.setdefault((q.object, q.object_class, q.property), q)
     if missing:
-        return CriterionResult(**base, verdict="undetermined", verdict_zh=VERDICT_ZH["undetermined"],
+        return CriterionResult.model_construct(**base, verdict="undetermined", verdict_zh=VERDICT_ZH["undetermined"],
                                missing=list(missing.values()), not_violated_because=because)
     if all_absent:
-        return CriterionResult(**base, verdict="not_applicable", verdict_zh=VERDICT_ZH["not_applicable"],
+        return CriterionResult.model_construct(**base, verdict="not_applicable", verdict_zh=VERDICT_ZH["not_applicable"],
                                reason="经确认不存在本项所涉对象（不涉及）")
-    return CriterionResult(**base, verdict="not_violated", verdict_zh=VERDICT_ZH["not_violated"], not_violated_because=because)
+    return CriterionResult.model_construct(**base, verdict="not_violated", verdict_zh=VERDICT_ZH["not_violated"], not_violated_because=because)
 
 
 def _finding(kb, insp, b: Branch, subject: Obj, h: Holds, derived) -> Finding:
@@ -175,14 +189,14 @@ def _finding(kb, insp, b: Branch, subject: Obj, h: Holds, derived) -> Finding:
     cites = [citation(kb, b.criterion, "判定情形")]
     for rule_id, device in h.chain:
         d = next(x for x in kb.derivations[device] if x.rule_id == rule_id)
-        fired.append(FiredRule(rule=rule_id, kind="derivation", cites=list(d.cites)))
+        fired.append(FiredRule.model_construct(rule=rule_id, kind="derivation", cites=list(d.cites)))
         for pin in d.cites:
             if all(ci.pinpoint != pin for ci in cites):
                 cites.append(citation(kb, pin, "失效或者无效均判定为重大事故隐患"))
-    fired.append(FiredRule(rule=b.rule_id, kind="criterion", cites=list(b.cites)))
+    fired.append(FiredRule.model_construct(rule=b.rule_id, kind="criterion", cites=list(b.cites)))
     if b.basis:
         cites.append(citation(kb, b.basis, "判定情形细化（解读），作为执行口径"))
-    return Finding(branch=b.branch, subject=subject.ref, subject_class=onto.classes[subject.cls].label,
+    return Finding.model_construct(branch=b.branch, subject=subject.ref, subject_class=onto.classes[subject.cls].label,
                    quote=list(b.quotes), evidence=evidence, rules_fired=fired, cites=cites)
 
 
@@ -196,7 +210,7 @@ def _evidence_for(kb, insp, obj: Obj, c: Condition) -> list[Evidence]:
         if name not in obj.values:
             continue
         prop = onto.properties[name]
-        out.append(Evidence(object=obj.ref, object_class=onto.classes[obj.cls].label, property=name, label=prop.label,
+        out.append(Evidence.model_construct(object=obj.ref, object_class=onto.classes[obj.cls].label, property=name, label=prop.label,
                             value=list(obj.values[name]) if prop.kind == "relation" else obj.values[name], unit=prop.unit))
         if prop.kind == "relation" and c.kind in ("list", "field") and "." in (c.asks[-1] if c.asks else ""):
             second = c.asks[-1].split(".", 1)[1]
@@ -205,7 +219,7 @@ def _evidence_for(kb, insp, obj: Obj, c: Condition) -> list[Evidence]:
                 if second in target.values:
                     p2 = onto.properties[second]
                     v = target.values[second]
-                    out.append(Evidence(object=t, object_class=onto.classes[target.cls].label, property=second,
+                    out.append(Evidence.model_construct(object=t, object_class=onto.classes[target.cls].label, property=second,
                                         label=p2.label, value=list(v) if p2.kind == "relation" else v, unit=p2.unit))
     return out
 
@@ -213,7 +227,7 @@ def _evidence_for(kb, insp, obj: Obj, c: Condition) -> list[Evidence]:
 def _question(kb, obj: Obj, prop_name: str, insp) -> Question:
     onto = kb.ontology
     prop = onto.properties[prop_name]
-    return Question(object=obj.ref, object_class=obj.cls, object_class_label=onto.classes[obj.cls].label,
+    return Question.model_construct(object=obj.ref, object_class=obj.cls, object_class_label=onto.classes[obj.cls].label,
                     property=prop_name, label=prop.label, question=prop.question, kind=prop.kind, unit=prop.unit,
                     allowed=list(prop.allowed))
 

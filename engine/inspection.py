@@ -94,9 +94,17 @@ class NormalizedInspection:
     sectors: tuple[str, ...]
     absent: tuple[str, ...]
     objects: dict[str, Obj]  # ref -> object, enterprise included
+    _index: dict[str, list[Obj]] | None = None
 
     def by_class(self, kb: CompiledKB, cls: str) -> list[Obj]:
-        return [o for o in self.objects.values() if kb.ontology.is_a(o.cls, cls)]
+        """Objects of a class or its subclasses, in ref order (indexed once per inspection)."""
+        if self._index is None:
+            index: dict[str, list[Obj]] = {}
+            for o in self.objects.values():
+                for a in kb.ontology.classes[o.cls].ancestors:
+                    index.setdefault(a, []).append(o)
+            self._index = index
+        return self._index.get(cls, [])
 
 
 def _nearest(name: str, candidates) -> tuple[str, ...]:

@@ -42,8 +42,8 @@ def route(kb: CompiledKB, insp: NormalizedInspection, criteria: set[str]) -> dic
     for spec in kb.rulesets:
         if not criteria.intersection(spec.criteria):
             continue
-        facts = [o.fact() for o in insp.objects.values()
-                 if any(f"isa_{s}" in o.fields for s in spec.subjects)]
+        refs = sorted({o.ref for s in spec.subjects for o in insp.by_class(kb, s)})
+        facts = [insp.objects[r].fact() for r in refs]
         if facts:
             routed[spec.name] = facts
     return routed

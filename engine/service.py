@@ -13,6 +13,7 @@ from .backend_durable import DurableBackend
 from .backend_reference import ReferenceBackend
 from .compiler import CompiledKB, compile_kb
 from .determine import applicable, determine, documents_in_force
+from .evaluate import explain
 from .inspection import InspectionIn, normalize
 from .records import route
 from .result import Determination
@@ -31,7 +32,9 @@ class Engine:
         insp = normalize(self.kb, inspection, today)
         criteria = {p.pinpoint for d in documents_in_force(self.kb, insp) for p in self.kb.ontology.criteria(d)
                     if applicable(self.kb, insp, p.pinpoint)}
-        records = self.backend.run(route(self.kb, insp, criteria))
+        routed = route(self.kb, insp, criteria)
+        # the rules' positive conclusions, then what did not fire and why (same compiled conditions)
+        records = self.backend.run(routed) + explain(self.kb, routed)
         return determine(self.kb, insp, records, self.backend.name)
 
 
