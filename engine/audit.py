@@ -26,15 +26,15 @@ from rdflib import RDF, RDFS, XSD, Graph, Namespace, URIRef
 
 from .cases import Case, case_files
 from .compiler import KBError, compile_kb, rule_paths
-from .lawgen import CRITERION_LEAD, render
+from .lawgen import render
 from .lawtext import LegalSource, parse_source, sha256, to_chinese_numeral
 from .ontology import HK, LAW, OntologyError, ontology_files
 from .rules import AnyGroup, CriterionSpec, FailureRuleSpec, RuleSyntaxError, parse_condition
 
 Status = Literal["pass", "warn", "fail"]
 SH = Namespace("http://www.w3.org/ns/shacl#")
-PINPOINT = re.compile(r"^(?P<doc>[a-z][a-z0-9-]*)(?:/art(?P<art>\d+)(?:/(?P<kind>item|para)(?P<n>\d+))?)?$")
-PIN_IN_TEXT = re.compile(r"[a-z][a-z0-9-]*/art\d+(?:/(?:item|para)\d+)?(?:#[a-z][a-z0-9]*)?")
+PINPOINT = re.compile(r"^(?P<doc>[a-z][a-z0-9-]*)(?P<steps>(?:/(?:art|part|sec|item|para)\d+)*)$")
+PIN_IN_TEXT = re.compile(r"[a-z][a-z0-9-]*(?:/(?:art|part|sec|item|para)\d+)+(?:#[a-z][a-z0-9]*)?")
 _INTEGER = {XSD.integer, XSD.int, XSD.nonNegativeInteger}
 _CHECKOUT_SHAPES = Path(__file__).resolve().parent.parent / "ontology" / "shapes.ttl"
 
@@ -376,20 +376,24 @@ class LawIndex:
             close = difflib.get_close_matches(doc, list(self.articles), n=2, cutoff=0.6)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             return f"{pin}: no document {doc!r} in the sources{hint}; known: {', '.join(sorted(self.articles))}"
-        arts = self.articles[doc]
-        n = int(m["art"])
-        if n not in arts:
-            nums = sorted(arts)
-            span = (f"第一条 to 第{to_chinese_numeral(nums[-1])}条" if nums == list(range(1, len(nums) + 1)) and nums[-1] < 100
-                    else "articles " + ", ".join(map(str, nums)))
-            return f"{pin}: {doc} has no article {n} in the sources (it has {span})"
-        ordinal, items, paras = arts[n]
-        kind, k = m["kind"], int(m["n"])
-        have = items if kind == "item" else paras
-        what = "items" if kind == "item" else "paragraphs (款)"
-        if have == 0:
-            return f"{pin}: {doc} {ordinal} has no {what}"
-        return f"{pin}: {doc} {ordinal} has {have} {what}; there is no {kind}{k}"
+        # the deepest part of the pinpoint that exists, and what it has
+        steps = m["steps"].strip("/").split("/")
+        parent = doc
+        for step in steps:
+            here = f"{parent}/{step}"
+            if here not in self.texts:
+                kind = re.match(r"[a-z]+", step).group(0)
+                have = sorted((p for p in self.texts if p.startswith(parent + "/") and p.count("/") == parent.count("/") + 1
+                               and p.rsplit("/", 1)[1].startswith(kind)), key=lambda p: int(re.sub(r"\D", "", p.rsplit("/", 1)[1])))
+                noun = {"art": "articles", "item": "items", "para": "paragraphs (款)", "part": "parts",
+                        "sec": "sections"}[kind]
+                note = f" ({doc} was repealed by {self.repealed[doc]})" if doc in self.repealed else ""
+                if not have:
+                    return f"{pin}: {parent} has no {noun} in the sources{note}"
+                last = have[-1].rsplit("/", 1)[1]
+                return f"{pin}: {parent} has {len(have)} {noun} in the sources (up to {last}); there is no {step}{note}"
+            parent = here
+        return f"{pin}: not found in the sources"
 
 
 def check_citations(pinpoints: Iterable[str], index: LawIndex | None = None, *, where: str | None = None,
@@ -458,17 +462,24 @@ class _Std:
     cases: dict[str, list[_Case]]
 
 
-def _criteria_articles(src: LegalSource):
-    return [a for a in src.articles if CRITERION_LEAD in a.lead and a.items]
+def _criteria_in_text(src: LegalSource, graph: Graph) -> dict[str, tuple[str, str]]:
+    """Criterion pinpoint -> (label, text) in source order: the items read from the text, plus the
+    whole articles the ontology declares criteria (城镇燃气 第八条)."""
+    out = {}
+    parents = {it.pinpoint: art for art in src.articles for it in art.items}
+    for it in src.criterion_items():
+        art = parents.get(it.pinpoint)
+        out[it.pinpoint] = (f"{art.ordinal}{it.ordinal}" if art else it.ordinal, it.text)
+    for art in src.articles:
+        if (URIRef(LAW + art.pinpoint), RDF.type, HK.Criterion) in graph:
+            out[art.pinpoint] = (art.ordinal, art.text)
+    order = {p: i for i, p in enumerate(src.provisions())}
+    return dict(sorted(out.items(), key=lambda kv: order.get(kv[0], 0)))
 
 
 def _standard_facts(std: str, inp: _Inputs) -> _Std:
     src = inp.sources.get(std)
-    items = {}
-    if src is not None:
-        for art in _criteria_articles(src):
-            for it in art.items:
-                items[it.pinpoint] = (f"{art.ordinal}{it.ordinal}", it.text)
+    items = _criteria_in_text(src, inp.graph) if src is not None else {}
     rules: dict[str, list[_Rule]] = defaultdict(list)
     for r in inp.rules:
         if r.spec.criterion.split("/")[0] == std or r.standard == std:
@@ -955,16 +966,34 @@ def _standards(inp: _Inputs) -> list[str]:
     if found or not inp.load.get("ontology"):
         return found
     # the ontology does not parse: fall back to the sources that hold criteria articles
-    return sorted(d for d, src in inp.sources.items() if _criteria_articles(src))
+    return sorted(d for d, src in inp.sources.items() if src.criterion_items())
+
+
+def _groups(src: LegalSource, items: dict[str, tuple[str, str]]):
+    """Criteria grouped by the article or division they belong to, in source order. A notice-style list
+    (一、二、…) is one group; a whole-article criterion is a group of its own."""
+    parents = {it.pinpoint: art for art in src.articles for it in art.items}
+    by_pin = src.provisions()
+    groups: dict[str, tuple[str, str, str, list]] = {}
+    for pin in items:
+        art = parents.get(pin)
+        if art is not None:
+            key, label, lead = art.pinpoint, art.ordinal, art.lead
+        elif "/art" in pin and pin.count("/") == 1:  # the article itself is the criterion
+            key, label, lead = pin, by_pin[pin].ordinal, ""
+        else:
+            key, label, lead = src.doc_id, "判定情形", ""
+        groups.setdefault(key, (key, label, lead, []))[3].append(by_pin[pin])
+    return list(groups.values())
 
 
 def _article_reports(s: _Std, inp: _Inputs, index: LawIndex) -> list[ArticleReport]:
     if s.src is None:
         return []
     out = []
-    for art in _criteria_articles(s.src):
+    for group_pin, group_label, lead, members in _groups(s.src, s.items):
         items = []
-        for it in art.items:
+        for it in members:
             rules = s.rules.get(it.pinpoint, [])
             r = rules[0] if rules else None
             cases = s.cases.get(it.pinpoint, [])
@@ -978,14 +1007,14 @@ def _article_reports(s: _Std, inp: _Inputs, index: LawIndex) -> list[ArticleRepo
                     quotes=b.quotes, except_quotes=b.except_quotes, basis=b.basis,
                     basis_text=index.texts.get(b.basis) if b.basis else None, note=b.note, positive_cases=n_pos))
             items.append(ItemReport(
-                pinpoint=it.pinpoint, label=f"{art.ordinal}{it.ordinal}", text=it.text, sha256=it.sha256, encoded=r is not None,
+                pinpoint=it.pinpoint, label=s.items[it.pinpoint][0], text=it.text, sha256=it.sha256, encoded=r is not None,
                 automatable=r.spec.automatable if r else True, not_automatable_reason=r.spec.not_automatable_reason if r else None,
                 rule_file=r.where if r else None, rule_ids=[b.rule_id for b in branches], branches=branches,
                 positive=sum(c.case.polarity == "positive" for c in cases), negative=sum(c.case.polarity == "negative" for c in cases),
                 other=sum(c.case.polarity == "other" for c in cases),
                 cases=[CaseRef(name=c.case.name, where=c.where, expect=c.case.expect, branches=c.case.branches) for c in cases]))
-        out.append(ArticleReport(pinpoint=art.pinpoint, label=art.ordinal, lead=art.lead,
-                                 applies_to=list(_sectors(inp, art.pinpoint)), items=items))
+        out.append(ArticleReport(pinpoint=group_pin, label=group_label, lead=lead,
+                                 applies_to=list(_sectors(inp, group_pin)), items=items))
     return out
 
 

@@ -10,12 +10,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from .inspection import InspectionIn
+from .pinpoints import PINPOINT
 
 
 class Case(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1)
-    criterion: str = Field(pattern=r"^[a-z0-9-]+/art\d+/item\d+$")
+    criterion: str = Field(pattern=PINPOINT)
     expect: Literal["violated", "not_violated", "undetermined", "not_applicable"]
     branches: list[str] | None = None
     cites: list[str] = []

@@ -30,14 +30,24 @@ def citation(kb: CompiledKB, pinpoint: str, role: str | None = None) -> Citation
     return _citations[key]
 
 
+def article_and_item(kb: CompiledKB, prov: Provision) -> tuple[str | None, str | None]:
+    """How a provision is cited: (第四条, （一）), (一、（一）, 3.) in a notice-style division,
+    (第八条, None) for a whole-article criterion, (None, 三、) for an item of a notice-style list."""
+    onto = kb.ontology
+    if prov.kind == "section":
+        return None, None
+    if prov.article:
+        return onto.provisions[prov.article].ordinal, prov.ordinal
+    if prov.ordinal.startswith("第"):  # an article, possibly declared a criterion as a whole
+        return prov.ordinal, None
+    return None, prov.ordinal
+
+
 def _citation(kb: CompiledKB, pinpoint: str, role: str | None) -> Citation:
     onto = kb.ontology
     prov = onto.provisions[pinpoint]
     doc = onto.documents[prov.doc]
-    article = onto.provisions[prov.article].ordinal if prov.article else (prov.ordinal if prov.kind == "article" else None)
-    item = prov.ordinal if prov.kind in ("criterion", "item", "paragraph") else None
-    if prov.kind == "section":
-        article, item = None, None
+    article, item = article_and_item(kb, prov)
     return Citation.model_construct(pinpoint=pinpoint, document=f"《{doc.title}》", doc_number=doc.doc_number, article=article,
                     item=item, text=prov.text, role=role)
 
@@ -129,8 +139,9 @@ def _deferrals(kb: CompiledKB, insp: NormalizedInspection, docs: list[str]) -> l
 def _criterion(kb, insp, prov: Provision, holds, refuted, derived) -> CriterionResult:
     onto = kb.ontology
     doc = onto.documents[prov.doc]
+    article, item = article_and_item(kb, prov)
     base = dict(pinpoint=prov.pinpoint, document=f"《{doc.title}》", doc_number=doc.doc_number,
-                article=onto.provisions[prov.article].ordinal, item=prov.ordinal, text=prov.text)
+                article=article or "", item=item or "", text=prov.text)
     crit = kb.criteria.get(prov.pinpoint)
     if not applicable(kb, insp, prov.pinpoint):
         sectors = "、".join(onto.sectors[s].label for s in onto.applicability(prov.pinpoint))

@@ -21,7 +21,12 @@ _UNITS = {"十": 10, "百": 100, "千": 1000}
 ARTICLE_HEADING = re.compile(r"^##\s+第([零一二两三四五六七八九十百千]+)条\s*(.*)$")
 SECTION_HEADING = re.compile(r"^###\s+第([零一二两三四五六七八九十百千]+)条（([零一二三四五六七八九十]+)）(.*)$")
 ITEM_LINE = re.compile(r"^（([零一二三四五六七八九十]+)）")
+PART_HEADING = re.compile(r"^##\s+([零一二三四五六七八九十]+)、(.*)$")  # notice style: ## 一、专项类…
+LIST_HEADING = re.compile(r"^##\s+判定情形\s*$")  # notice style: the items follow as 一、二、…
+CN_ITEM_LINE = re.compile(r"^([零一二三四五六七八九十]+)、")
+NUM_ITEM_LINE = re.compile(r"^(\d+)[.．]")
 COMMENT = re.compile(r"<!--.*?-->", re.S)
+CRITERION_LEAD = re.compile(r"判定为重大(事故)?隐患[：:]")
 
 
 def chinese_numeral(text: str) -> int:
@@ -65,13 +70,16 @@ class Item:
 
 @dataclass
 class Article:
+    """An article (条), or in notice-style documents a division (一、（一） or a sector heading)."""
+
     pinpoint: str
     number: int
-    ordinal: str  # 第十一条
+    ordinal: str  # 第十一条; for a division the printed path, e.g. 一、（一）
     text: str  # every paragraph of the article, verbatim, joined by newlines
     lead: str  # the paragraphs before the first item
     items: list[Item] = field(default_factory=list)
     paragraphs: list[Item] = field(default_factory=list)  # 款: non-item paragraphs, numbered from 1
+    kind: str = "article"  # article | division
 
     @property
     def sha256(self) -> str:
@@ -96,6 +104,7 @@ class LegalSource:
     articles: list[Article]
     sections: list[Section]
     raw: str
+    listed: list[Item] = field(default_factory=list)  # notice style: 一、二、… items with no article
 
     def provisions(self) -> dict[str, Article | Item]:
         out: dict[str, Article | Item] = {}
@@ -103,6 +112,18 @@ class LegalSource:
             out[art.pinpoint] = art
             for item in [*art.items, *art.paragraphs]:
                 out[item.pinpoint] = item
+        for item in self.listed:
+            out[item.pinpoint] = item
+        return out
+
+    def criterion_items(self) -> list[Item]:
+        """Items read mechanically as determination criteria: the items of an article whose lead says they
+        are to be determined major hazards, every item of a notice-style list or division. Whole-article
+        criteria (城镇燃气 第八条) are declared in the ontology, not guessed here."""
+        out = list(self.listed)
+        for art in self.articles:
+            if art.kind == "division" or CRITERION_LEAD.search(art.lead):
+                out.extend(art.items)
         return out
 
 
@@ -134,12 +155,25 @@ def parse_source(path: Path) -> LegalSource:
     title = str(meta.get("title", doc_id))
     articles: list[Article] = []
     sections: list[Section] = []
-    current: Article | None = None
-    section: Section | None = None
+    listed: list[Item] = []
+    current: Article | None = None  # the article or division items are added to
+    section: Section | None = None  # interpretation material
+    part: tuple[int, str] | None = None  # notice style: (number, 一、) of the current part
+    part_divisions = 0
+    in_list = False  # notice style: inside "## 判定情形"
+
+    def division(label: str, heading: str) -> Article:
+        nonlocal part_divisions
+        part_divisions += 1
+        number, part_ordinal = part
+        div = Article(f"{doc_id}/part{number}/sec{part_divisions}", part_divisions, f"{part_ordinal}{label}",
+                      heading, heading, kind="division")
+        articles.append(div)
+        return div
 
     for line in _body_lines(body):
         if m := ARTICLE_HEADING.match(line):
-            section = None
+            section, part, in_list = None, None, False
             number = chinese_numeral(m.group(1))
             current = Article(f"{doc_id}/art{number}", number, f"第{m.group(1)}条", "", "")
             articles.append(current)
@@ -150,6 +184,17 @@ def parse_source(path: Path) -> LegalSource:
             section = Section(f"{doc_id}/art{art}/item{item}", line.lstrip("# ").strip(), "")
             sections.append(section)
             continue
+        if m := PART_HEADING.match(line):
+            current, section, in_list = None, None, False
+            part, part_divisions = (chinese_numeral(m.group(1)), f"{m.group(1)}、"), 0
+            continue
+        if LIST_HEADING.match(line):
+            current, section, part, in_list = None, None, None, True
+            continue
+        if line.startswith("###") and part is not None:  # a sector heading without ordinal (行业类: ### 冶金行业。)
+            heading = line.lstrip("# ").strip()
+            current = division(heading.rstrip("。"), heading)
+            continue
         if line.startswith("#"):
             continue
         text = line.strip()
@@ -157,6 +202,17 @@ def parse_source(path: Path) -> LegalSource:
             continue
         if section is not None:
             section.text = f"{section.text}\n{text}" if section.text else text
+        elif part is not None:
+            if m := ITEM_LINE.match(text):
+                current = division(f"（{m.group(1)}）", text)
+            elif current is not None and (m := NUM_ITEM_LINE.match(text)):
+                n = int(m.group(1))
+                current.text = f"{current.text}\n{text}"
+                current.items.append(Item(f"{current.pinpoint}/item{n}", n, f"{n}.", text))
+        elif in_list:
+            if m := CN_ITEM_LINE.match(text):
+                n = chinese_numeral(m.group(1))
+                listed.append(Item(f"{doc_id}/item{n}", n, f"{m.group(1)}、", text))
         elif current is not None:
             current.text = f"{current.text}\n{text}" if current.text else text
             if m := ITEM_LINE.match(text):
@@ -172,7 +228,7 @@ def parse_source(path: Path) -> LegalSource:
     for art in articles:
         if not art.items and art.text and "解读" in title:
             sections.append(Section(art.pinpoint, art.ordinal, art.text))
-    return LegalSource(doc_id, path, meta, title, articles, sections, raw)
+    return LegalSource(doc_id, path, meta, title, articles, sections, raw, listed)
 
 
 def load_sources(directory: Path) -> dict[str, LegalSource]:

@@ -7,6 +7,7 @@ files is reported instead of silently merged.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -108,7 +109,7 @@ class Ontology:
     def criteria(self, doc: str | None = None) -> list[Provision]:
         return sorted(
             (p for p in self.provisions.values() if p.kind == "criterion" and (doc is None or p.doc == doc)),
-            key=lambda p: (p.doc, _article_no(p), p.number),
+            key=lambda p: (p.doc, pinpoint_order(p.pinpoint)),
         )
 
     def is_a(self, cls: str, ancestor: str) -> bool:
@@ -120,9 +121,9 @@ class Ontology:
         return self.applies_to.get(pinpoint) or self.applies_to.get(prov.article or "", ())
 
 
-def _article_no(p: Provision) -> int:
-    art = p.article or p.pinpoint
-    return int(art.rsplit("/art", 1)[1].split("/")[0])
+def pinpoint_order(pinpoint: str) -> tuple[int, ...]:
+    """Document order of a pinpoint: art4/item2 < art4/item10 < art5; part1/sec2/item3 < part2/sec1/item1."""
+    return tuple(int(n) for n in re.findall(r"\d+", pinpoint.split("/", 1)[1])) if "/" in pinpoint else ()
 
 
 def ontology_files(root: Path) -> list[Path]:
@@ -338,12 +339,13 @@ def _as_date(literal) -> date | None:
 
 
 def _provisions(g: Graph) -> dict[str, Provision]:
-    kinds = {HK.Article: "article", HK.Criterion: "criterion", HK.Item: "item", HK.Paragraph: "paragraph",
-             HK.InterpretationSection: "section"}
+    # a whole article can be declared a criterion (城镇燃气 第八条): criterion takes precedence
+    kinds = {HK.Criterion: "criterion", HK.Article: "article", HK.Division: "division", HK.Item: "item",
+             HK.Paragraph: "paragraph", HK.InterpretationSection: "section"}
     out = {}
     for node in set(g.subjects(HK.pinpoint, None)):
         kind = next(k for t, k in kinds.items() if (node, RDF.type, t) in g)
-        art = g.value(node, HK.inArticle) or g.value(node, HK.inArticleOf)
+        art = g.value(node, HK.inArticle) or g.value(node, HK.inArticleOf) or g.value(node, HK.inDivision)
         pin = str(g.value(node, HK.pinpoint))
         out[pin] = Provision(
             pin, kind, str(g.value(node, HK.inDocument))[len(LAW):], _zh(g, node),

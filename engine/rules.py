@@ -14,6 +14,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .pinpoints import PINPOINT
+
 OPS = ("==", "!=", ">=", "<=", ">", "<", "in", "not in")
 NEGATION = {"==": "!=", "!=": "==", ">": "<=", "<=": ">", "<": ">=", ">=": "<", "in": "not in", "not in": "in"}
 _COND = re.compile(
@@ -93,7 +95,7 @@ class BranchSpec(BaseModel):
 
 class CriterionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    criterion: str = Field(pattern=r"^[a-z0-9-]+/art\d+/item\d+$")
+    criterion: str = Field(pattern=PINPOINT)
     text_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     branches: list[BranchSpec] = Field(min_length=1)
     automatable: bool = True

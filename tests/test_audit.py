@@ -179,7 +179,7 @@ def test_not_automatable_is_reported_never_skipped(kb):
 
 
 WRONG = {
-    "gongmao-2023/art16/item1": "no article 16",  # wrong article number (the standard has 15)
+    "gongmao-2023/art16/item1": "has 15 articles in the sources (up to art15); there is no art16",  # wrong article
     "gongmao-2023/art12/item3": "there is no item3",  # item that does not exist
     "gongmao-2017/art1/item1": "repealed",  # the 2017 standard, repealed and not in the sources
     "gongkuang-2023/art5/item1": "no document 'gongkuang-2023'",  # invented document
