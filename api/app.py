@@ -9,18 +9,33 @@ from fastapi import FastAPI, Request
 
 from hazard_kb import __version__
 from hazard_kb.engine.service import Engine, default_engine
+from hazard_kb.engine.worker import EngineWorker
 
 from . import problems
+from .limits import BodySizeLimit
 from .routes import catalogue, determinations
 
 KB_VERSION_HEADER = "X-Hazard-KB-Version"
 
 
-def create_app(engine: Engine | None = None) -> FastAPI:
+def create_app(engine: Engine | None = None, isolate: bool = False, timeout: float = 10.0) -> FastAPI:
+    """engine: determine in this process (tests, single-user use); isolate: determine in a child process
+    that a crash or a hang cannot take down with it (what `hazard-kb serve` runs)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.engine = engine or default_engine()
-        yield
+        app.state.worker = None
+        if isolate:
+            # the catalogue only needs the compiled KB; the durable engine lives in the child
+            app.state.engine = engine or Engine.load(backend="reference")
+            app.state.worker = EngineWorker(timeout=timeout)
+        else:
+            app.state.engine = engine or default_engine()
+        try:
+            yield
+        finally:
+            if app.state.worker is not None:
+                app.state.worker.close()
 
     app = FastAPI(
         title="hazard-kb",
@@ -29,6 +44,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
+    app.add_middleware(BodySizeLimit)
 
     @app.middleware("http")
     async def kb_version_header(request: Request, call_next):

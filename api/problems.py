@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hazard_kb.engine.backend_durable import EngineFailure
 from hazard_kb.engine.inspection import InspectionError
+from hazard_kb.engine.worker import EngineTimeout
 
 PROBLEM = "application/problem+json"
 
@@ -42,6 +43,10 @@ def install(app: FastAPI) -> None:
                   for p in exc.problems]
         return problem(422, "Invalid inspection", f"{len(errors)} observation(s) do not fit the ontology",
                        "/problems/invalid-observation", errors=errors)
+
+    @app.exception_handler(EngineTimeout)
+    async def _timeout(request: Request, exc: EngineTimeout):
+        return problem(504, "Determination timed out", str(exc), "/problems/engine-timeout")
 
     @app.exception_handler(EngineFailure)
     async def _engine(request: Request, exc: EngineFailure):

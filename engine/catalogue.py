@@ -102,6 +102,6 @@ def standard_view(kb: CompiledKB, doc_id: str) -> StandardView:
 
 
 def sectors(kb: CompiledKB) -> list[SectorView]:
-    order = {"industry": 0, "regime": 1, "other": 2, "all": 3}
+    order = {"industry": 0, "regime": 1, "other": 2}
     return [SectorView(id=s.name, label=s.label, kind=s.kind)
             for s in sorted(kb.ontology.sectors.values(), key=lambda s: (order[s.kind], s.name))]

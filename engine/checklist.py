@@ -58,8 +58,7 @@ def build_checklist(kb: CompiledKB, sectors: list[str], as_of: date, documents: 
     groups: dict[str, ChecklistGroup] = {}
     for doc in documents:
         for prov in onto.criteria(doc):
-            applies = onto.applicability(prov.pinpoint)
-            if "Everyone" not in applies and not set(applies) & set(sectors):
+            if not onto.applies(prov.pinpoint, sectors):
                 continue
             crit = kb.criteria.get(prov.pinpoint)
             if crit is None:

@@ -53,14 +53,17 @@ def _citation(kb: CompiledKB, pinpoint: str, role: str | None) -> Citation:
 
 
 def documents_in_force(kb: CompiledKB, insp: NormalizedInspection) -> list[str]:
+    """The standards in force on the inspection date: in force from their effective date (or the stated
+    assumed date when the sources give none) until the effective date of a document repealing them."""
     onto = kb.ontology
     repealed_on = {}
     for d in onto.documents.values():
         for r in d.repeals:
-            repealed_on[r] = d.effective
+            repealed_on[r] = d.in_force_from
     out = []
     for d in onto.documents.values():
-        if d.kind != "standard" or d.effective is None or d.effective > insp.as_of:
+        start = d.in_force_from
+        if d.kind != "standard" or start is None or start > insp.as_of:
             continue
         end = repealed_on.get(d.id)
         if end is not None and end <= insp.as_of:
@@ -70,13 +73,19 @@ def documents_in_force(kb: CompiledKB, insp: NormalizedInspection) -> list[str]:
 
 
 def applicable(kb: CompiledKB, insp: NormalizedInspection, pinpoint: str) -> bool:
-    sectors = kb.ontology.applicability(pinpoint)
-    return "Everyone" in sectors or bool(set(sectors) & set(insp.sectors))
+    return kb.ontology.applies(pinpoint, insp.sectors)
+
+
+def applied_documents(kb: CompiledKB, insp: NormalizedInspection) -> list[str]:
+    """Standards in force on the date with at least one item for the enterprise's sectors."""
+    onto = kb.ontology
+    return [d for d in documents_in_force(kb, insp)
+            if any(applicable(kb, insp, p.pinpoint) for p in onto.criteria(d))]
 
 
 def determine(kb: CompiledKB, insp: NormalizedInspection, records: list[Record], engine: str) -> Determination:
     onto = kb.ontology
-    docs = documents_in_force(kb, insp)
+    docs = applied_documents(kb, insp)
     holds: dict[str, list[Holds]] = {}
     refuted: set[tuple[str, str]] = set()
     derived: dict[tuple[str, str], Derived] = {}
@@ -96,8 +105,14 @@ def determine(kb: CompiledKB, insp: NormalizedInspection, records: list[Record],
     undetermined = [i for i in items if i.verdict == "undetermined"]
     notes = []
     if not docs:
-        notes.append(f"no determination standard in this knowledge base is in force on {insp.as_of.isoformat()}")
-    answer = "yes" if hazards else ("undetermined" if undetermined or not docs else "no")
+        sectors = "、".join(onto.sectors[s].label for s in insp.sectors)
+        notes.append(f"本知识库中没有在 {insp.as_of.isoformat()} 有效且适用于（{sectors}）的判定标准")
+    for sector, refs in insp.inferred.items():
+        notes.append(f"推断：{'、'.join(refs)} 表明企业属于“{onto.sectors[sector].label}”，已按该行业的标准判定；如不属实，请更正申报")
+    for d in docs:
+        if onto.documents[d].effective is None and onto.documents[d].date_assumption:
+            notes.append(f"《{onto.documents[d].title}》：{onto.documents[d].date_assumption}")
+    answer = _answer(hazards, undetermined, docs)
     questions: dict[tuple, Question] = {}
     for i in undetermined:
         for q in i.missing:
@@ -105,7 +120,7 @@ def determine(kb: CompiledKB, insp: NormalizedInspection, records: list[Record],
     consequences = []
     if hazards:
         seen = set()
-        for d in docs:
+        for d in sorted({h.standard for h in hazards}):
             for pin in onto.documents[d].statutory_basis:
                 if pin not in seen and pin in onto.provisions:
                     seen.add(pin)
@@ -113,26 +128,59 @@ def determine(kb: CompiledKB, insp: NormalizedInspection, records: list[Record],
     return Determination.model_construct(
         kb_version=kb.version, engine=engine, as_of=insp.as_of, enterprise=insp.enterprise_name,
         sectors=[onto.sectors[s].label for s in insp.sectors], answer=answer, answer_zh=ANSWER_ZH[answer],
-        standards=[AppliedDocument.model_construct(id=d, title=onto.documents[d].title, doc_number=onto.documents[d].doc_number,
-                                   effective=onto.documents[d].effective, provenance=onto.documents[d].provenance) for d in docs],
+        standards=[_applied(kb, d, items) for d in docs],
         hazards=hazards, undetermined=undetermined, items=items, next_questions=list(questions.values()),
         deferred=_deferrals(kb, insp, docs), legal_consequences=consequences, notes=notes,
     )
 
 
+def _answer(hazards, undetermined, docs) -> str:
+    return "yes" if hazards else ("undetermined" if undetermined or not docs else "no")
+
+
+def _applied(kb: CompiledKB, doc_id: str, items: list[CriterionResult]) -> AppliedDocument:
+    d = kb.ontology.documents[doc_id]
+    mine = [i for i in items if i.standard == doc_id]
+    hazards = [i for i in mine if i.verdict == "violated"]
+    undetermined = [i for i in mine if i.verdict == "undetermined"]
+    return AppliedDocument.model_construct(
+        id=d.id, title=d.title, doc_number=d.doc_number, effective=d.effective, in_force_from=d.in_force_from,
+        date_assumption=d.date_assumption if d.effective is None else None, status=d.status, provenance=d.provenance,
+        answer=_answer(hazards, undetermined, [doc_id]), hazards=[h.pinpoint for h in hazards], undetermined=len(undetermined))
+
+
 def _deferrals(kb: CompiledKB, insp: NormalizedInspection, docs: list[str]) -> list[Deferral]:
+    """工贸 第二条: matters of other regimes are judged under their own standard - the one in this
+    knowledge base if there is one (applied when the enterprise is in its sector), else named as missing."""
     onto = kb.ontology
+    in_force = set(documents_in_force(kb, insp))
+    # objects the applied standard itself names (工贸 2017 judges the cranes that lift molten metal) are
+    # judged by it, not deferred
+    named = {b.subject for d in docs for p in onto.criteria(d) if applicable(kb, insp, p.pinpoint)
+             for b in (kb.criteria[p.pinpoint].branches if p.pinpoint in kb.criteria else ())}
     out = []
     for pin, regimes in sorted(onto.defers_to.items()):
         if onto.provisions[pin].doc not in docs:
             continue
         for obj in insp.objects.values():
-            hit = sorted(set(onto.classes[obj.cls].governed_by) & set(regimes))
-            if hit:
-                labels = [onto.sectors[r].label for r in hit]
+            if any(onto.is_a(obj.cls, cls) for cls in named):
+                continue
+            for regime in sorted(set(onto.classes[obj.cls].governed_by) & set(regimes)):
+                label = onto.sectors[regime].label
+                governing = next((d for d in sorted(in_force) if regime in onto.documents[d].governs_regimes), None)
+                applied = governing in docs
+                if governing is None:
+                    note = f"涉及{label}方面的重大事故隐患按其专门规定判定；该规定未收入本知识库，本次不作判定。"
+                elif applied:
+                    note = f"涉及{label}方面的重大事故隐患按《{onto.documents[governing].title}》判定，见该标准的结论。"
+                else:
+                    sector = onto.sectors.get(regime).sector
+                    who = onto.sectors[sector].label if sector else label
+                    note = (f"涉及{label}方面的重大事故隐患另有规定：《{onto.documents[governing].title}》适用于{who}单位；"
+                            f"企业未申报该行业，本次未按其判定。如企业属于{who}单位，请申报后判定。")
                 out.append(Deferral.model_construct(
-                    object=obj.ref, object_class=onto.classes[obj.cls].label, regimes=labels, basis=citation(kb, pin, "另有规定的，适用其规定"),
-                    note=f"涉及{'、'.join(labels)}方面的重大事故隐患按其专门判定标准判定；该标准未收入本知识库，本次不作判定。"))
+                    object=obj.ref, object_class=onto.classes[obj.cls].label, regimes=[label],
+                    basis=citation(kb, pin, "另有规定的，适用其规定"), standard=governing, applied=applied, note=note))
     return out
 
 
@@ -140,7 +188,7 @@ def _criterion(kb, insp, prov: Provision, holds, refuted, derived) -> CriterionR
     onto = kb.ontology
     doc = onto.documents[prov.doc]
     article, item = article_and_item(kb, prov)
-    base = dict(pinpoint=prov.pinpoint, document=f"《{doc.title}》", doc_number=doc.doc_number,
+    base = dict(pinpoint=prov.pinpoint, standard=prov.doc, document=f"《{doc.title}》", doc_number=doc.doc_number,
                 article=article or "", item=item or "", text=prov.text)
     crit = kb.criteria.get(prov.pinpoint)
     if not applicable(kb, insp, prov.pinpoint):

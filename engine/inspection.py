@@ -91,9 +91,10 @@ class Obj:
 class NormalizedInspection:
     as_of: date
     enterprise_name: str
-    sectors: tuple[str, ...]
+    sectors: tuple[str, ...]  # declared and inferred
     absent: tuple[str, ...]
     objects: dict[str, Obj]  # ref -> object, enterprise included
+    inferred: dict[str, tuple[str, ...]] = field(default_factory=dict)  # sector -> refs of the objects showing it
     _index: dict[str, list[Obj]] | None = None
 
     def by_class(self, kb: CompiledKB, cls: str) -> list[Obj]:
@@ -206,9 +207,15 @@ def normalize(kb: CompiledKB, data: InspectionIn | dict, today: date | None = No
 
     for obj in objects.values():
         _flatten(kb, obj, objects)
+    # an object can show the enterprise belongs to a sector it did not declare (a city-gas station)
+    inferred: dict[str, list[str]] = {}
+    for ref, obj in sorted(objects.items()):
+        for sector in onto.classes[obj.cls].indicates:
+            if sector not in sectors:
+                inferred.setdefault(sector, []).append(ref)
     as_of = data.date or today or date.today()
-    return NormalizedInspection(as_of, data.enterprise.name, tuple(sorted(set(sectors))), tuple(sorted(set(absent))),
-                                dict(sorted(objects.items())))
+    return NormalizedInspection(as_of, data.enterprise.name, tuple(sorted({*sectors, *inferred})), tuple(sorted(set(absent))),
+                                dict(sorted(objects.items())), {k: tuple(v) for k, v in sorted(inferred.items())})
 
 
 def _class_name(onto, raw: str) -> str | None:
@@ -233,41 +240,47 @@ def _expected(prop: PropertyDef) -> str:
     }[prop.kind]
 
 
+def _show(value: Any) -> str:
+    """A value as quoted back in an error message: never more than 60 characters of it."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
 def _coerce(prop: PropertyDef, value: Any) -> Any:
     kind = prop.kind
     if kind == "boolean":
         if isinstance(value, str) and value in BOOL_WORDS:
             return BOOL_WORDS[value]
         if not isinstance(value, bool):
-            raise ValueError(f"{prop.label} expects true or false, got {value!r}")
+            raise ValueError(f"{prop.label} expects true or false, got {_show(value)}")
         return value
     if kind in ("number", "integer"):
         number = _quantity(prop, value)
         if kind == "integer":
             if number != int(number):
-                raise ValueError(f"{prop.label} expects a whole number, got {value!r}")
+                raise ValueError(f"{prop.label} expects a whole number, got {_show(value)}")
             number = int(number)
         if number < 0:
-            raise ValueError(f"{prop.label} cannot be negative, got {value!r}")
+            raise ValueError(f"{prop.label} cannot be negative, got {_show(value)}")
         return number
     if kind == "enum":
         if not isinstance(value, str) or value not in prop.allowed:
-            raise ValueError(f"{prop.label} expects one of {'、'.join(prop.allowed)}, got {value!r}")
+            raise ValueError(f"{prop.label} expects one of {'、'.join(prop.allowed)}, got {_show(value)}")
         return value
     if kind == "relation":
         refs = [value] if isinstance(value, str) else value
         if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
-            raise ValueError(f"{prop.label} expects a ref or a list of refs, got {value!r}")
+            raise ValueError(f"{prop.label} expects a ref or a list of refs, got {_show(value)}")
         return tuple(sorted(set(refs)))
     if kind == "device":
         if isinstance(value, bool):
             return {"installed": value}
         if not isinstance(value, dict) or set(value) - {"installed", "functional"}:
-            raise ValueError(f"{prop.label} expects {{installed, functional}}, got {value!r}")
+            raise ValueError(f"{prop.label} expects {{installed, functional}}, got {_show(value)}")
         installed, functional = value.get("installed"), value.get("functional")
         for k, v in (("installed", installed), ("functional", functional)):
             if v is not None and not isinstance(v, bool):
-                raise ValueError(f"{prop.label}.{k} expects true or false, got {v!r}")
+                raise ValueError(f"{prop.label}.{k} expects true or false, got {_show(v)}")
         if installed is None and functional is not None:
             installed = True  # a device observed working or failing is installed
         if installed is False and functional is not None:
@@ -285,10 +298,10 @@ def _quantity(prop: PropertyDef, value: Any) -> float:
         if given not in UNITS or unit not in UNITS or UNITS[given][0] != UNITS[unit][0]:
             raise ValueError(f"{prop.label} is measured in {unit}; unit {given!r} cannot be converted")
         if isinstance(number, bool) or not isinstance(number, (int, float)):
-            raise ValueError(f"{prop.label} expects a number, got {number!r}")
+            raise ValueError(f"{prop.label} expects a number, got {_show(number)}")
         return number * UNITS[given][1] / UNITS[unit][1]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{prop.label} expects a number in {unit}, got {value!r}")
+        raise ValueError(f"{prop.label} expects a number in {unit}, got {_show(value)}")
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError(f"{prop.label} expects a finite number")
     return value

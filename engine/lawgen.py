@@ -56,7 +56,9 @@ def source_graph(src: LegalSource, source_rel: str) -> Graph:
             g.add(triple)
         for item in art.items:
             i = law_iri(item.pinpoint)
-            g.add((i, RDF.type, HK.Criterion if item.pinpoint in criteria else HK.Item))
+            g.add((i, RDF.type, HK.Item))
+            if item.pinpoint in criteria:
+                g.add((i, RDF.type, HK.Criterion))
             g.add((i, HK.inArticle if art.kind == "article" else HK.inDivision, a))
             g.add((i, RDFS.label, Literal(f"{art.ordinal}{item.ordinal}", lang="zh")))
             _provision(g, i, doc, item)
@@ -66,8 +68,14 @@ def source_graph(src: LegalSource, source_rel: str) -> Graph:
             g.add((p, HK.inArticleOf, a))
             g.add((p, RDFS.label, Literal(f"{art.ordinal}{para.ordinal}", lang="zh")))
             _provision(g, p, doc, para)
+    for para in src.paragraphs:  # notice style: scope and lead sentences outside any division
+        p = law_iri(para.pinpoint)
+        g.add((p, RDF.type, HK.Paragraph))
+        g.add((p, RDFS.label, Literal(para.ordinal, lang="zh")))
+        _provision(g, p, doc, para)
     for item in src.listed:  # notice style: 一、二、… criteria that belong to no article
         i = law_iri(item.pinpoint)
+        g.add((i, RDF.type, HK.Item))
         g.add((i, RDF.type, HK.Criterion))
         g.add((i, RDFS.label, Literal(item.ordinal, lang="zh")))
         _provision(g, i, doc, item)

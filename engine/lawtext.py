@@ -105,6 +105,7 @@ class LegalSource:
     sections: list[Section]
     raw: str
     listed: list[Item] = field(default_factory=list)  # notice style: 一、二、… items with no article
+    paragraphs: list[Item] = field(default_factory=list)  # notice style: text outside any division or list item
 
     def provisions(self) -> dict[str, Article | Item]:
         out: dict[str, Article | Item] = {}
@@ -112,7 +113,7 @@ class LegalSource:
             out[art.pinpoint] = art
             for item in [*art.items, *art.paragraphs]:
                 out[item.pinpoint] = item
-        for item in self.listed:
+        for item in [*self.listed, *self.paragraphs]:
             out[item.pinpoint] = item
         return out
 
@@ -161,6 +162,11 @@ def parse_source(path: Path) -> LegalSource:
     part: tuple[int, str] | None = None  # notice style: (number, 一、) of the current part
     part_divisions = 0
     in_list = False  # notice style: inside "## 判定情形"
+    doc_paragraphs: list[Item] = []
+
+    def doc_paragraph(text: str) -> None:
+        k = len(doc_paragraphs) + 1
+        doc_paragraphs.append(Item(f"{doc_id}/para{k}", k, f"第{to_chinese_numeral(k)}段", text))
 
     def division(label: str, heading: str) -> Article:
         nonlocal part_divisions
@@ -213,6 +219,10 @@ def parse_source(path: Path) -> LegalSource:
             if m := CN_ITEM_LINE.match(text):
                 n = chinese_numeral(m.group(1))
                 listed.append(Item(f"{doc_id}/item{n}", n, f"{m.group(1)}、", text))
+            else:
+                doc_paragraph(text)
+        elif current is None and not articles:  # notice style: text before the first part (scope, deferral)
+            doc_paragraph(text)
         elif current is not None:
             current.text = f"{current.text}\n{text}" if current.text else text
             if m := ITEM_LINE.match(text):
@@ -228,7 +238,7 @@ def parse_source(path: Path) -> LegalSource:
     for art in articles:
         if not art.items and art.text and "解读" in title:
             sections.append(Section(art.pinpoint, art.ordinal, art.text))
-    return LegalSource(doc_id, path, meta, title, articles, sections, raw, listed)
+    return LegalSource(doc_id, path, meta, title, articles, sections, raw, listed, doc_paragraphs)
 
 
 def load_sources(directory: Path) -> dict[str, LegalSource]:

@@ -39,6 +39,7 @@ class ClassDef:
     ancestors: tuple[str, ...]  # the class itself and every superclass, nearest first
     governed_by: tuple[str, ...]  # other regimes (工贸 第二条) this kind of object belongs to
     source: str
+    indicates: tuple[str, ...] = ()  # sectors an object of this class shows the enterprise to be in
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ class PropertyDef:
 class Sector:
     name: str
     label: str
-    kind: str  # industry | regime | all | other
+    kind: str  # industry | regime | other
+    sector: str | None = None  # for an other regime: the sector whose standard judges it (hk:regimeSector)
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,13 @@ class Document:
     official_item_count: int | None
     statutory_basis: tuple[str, ...]
     repeals: tuple[str, ...]
+    assumed_effective: date | None = None  # when the sources give no date; see date_assumption
+    date_assumption: str = ""
+    governs_regimes: tuple[str, ...] = ()  # other regimes (工贸 第二条) whose hazards are judged under this document
+
+    @property
+    def in_force_from(self) -> date | None:
+        return self.effective or self.assumed_effective
 
 
 @dataclass
@@ -116,9 +125,21 @@ class Ontology:
         return ancestor in self.classes[cls].ancestors
 
     def applicability(self, pinpoint: str) -> tuple[str, ...]:
-        """Sectors of an item (its own, else its article's)."""
+        """Sectors of an item: its own, else its article's or division's, else its document's."""
         prov = self.provisions[pinpoint]
-        return self.applies_to.get(pinpoint) or self.applies_to.get(prov.article or "", ())
+        return (self.applies_to.get(pinpoint) or self.applies_to.get(prov.article or "")
+                or self.applies_to.get(prov.doc, ()))
+
+    def applies(self, pinpoint: str, sectors) -> bool:
+        """Whether an item applies to an enterprise of these sectors: it must be in its document's scope
+        (工贸 items are for 工贸 enterprises), and in the item's own sectors where it has them."""
+        sectors = set(sectors)
+        prov = self.provisions[pinpoint]
+        scope = self.applies_to.get(prov.doc)
+        if scope and not sectors & set(scope):
+            return False
+        own = self.applies_to.get(pinpoint) or self.applies_to.get(prov.article or "")
+        return not own or bool(sectors & set(own))
 
 
 def pinpoint_order(pinpoint: str) -> tuple[int, ...]:
@@ -185,7 +206,7 @@ def load_ontology(root: Path) -> Ontology:
     for s, o in g.subject_objects(HK.defersTo):
         defers_to[str(s)[len(LAW):]].append(local(o))
     for pin in list(applies_to) + list(defers_to):
-        if pin not in provisions:
+        if pin not in provisions and pin not in documents:
             problems.append(f"applicability names an unknown provision {pin}")
     onto = Ontology(
         classes, properties, sectors, documents, provisions,
@@ -234,6 +255,7 @@ def _classes(g: Graph, defined_in, problems) -> dict[str, ClassDef]:
             n, label, _all_zh(g, HK[n], HK.synonym), ancestors,
             tuple(sorted(local(o) for a in ancestors for o in g.objects(HK[a], HK.governedBy))),
             (defined_in.get(n) or ["?"])[0],
+            tuple(sorted(local(o) for a in ancestors for o in g.objects(HK[a], HK.indicatesSector))),
         )
     return out
 
@@ -304,11 +326,12 @@ def _properties(g: Graph, classes: dict[str, ClassDef], defined_in, problems) ->
 
 
 def _sectors(g: Graph) -> dict[str, Sector]:
-    kinds = {HK.Industry: "industry", HK.SpecialRegime: "regime", HK.AllEnterprises: "all", HK.OtherRegime: "other"}
+    kinds = {HK.Industry: "industry", HK.SpecialRegime: "regime", HK.OtherRegime: "other"}
     out = {}
     for cls, kind in kinds.items():
         for s in g.subjects(RDF.type, cls):
-            out[local(s)] = Sector(local(s), _zh(g, s), kind)
+            target = g.value(s, HK.regimeSector)
+            out[local(s)] = Sector(local(s), _zh(g, s), kind, local(target) if target is not None else None)
     return out
 
 
@@ -327,6 +350,8 @@ def _documents(g: Graph) -> dict[str, Document]:
             int(count) if count is not None else None,
             tuple(sorted(str(o)[len(LAW):] for o in g.objects(doc, HK.statutoryBasis))),
             tuple(sorted(str(o)[len(LAW):] for o in g.objects(doc, HK.repeals))),
+            _as_date(g.value(doc, HK.assumedEffectiveDate)), _zh(g, doc, HK.dateAssumption),
+            tuple(sorted(local(r) for r in g.subjects(HK.governedByStandard, doc))),
         )
     return out
 

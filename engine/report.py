@@ -35,7 +35,9 @@ def render(d: Determination, console: Console, verbose: bool = False) -> None:
     head.append(d.answer_zh, style=_STYLE[d.answer])
     head.append(f"    构成 {len(d.hazards)} 项，尚不能判定 {len(d.undetermined)} 项\n")
     for s in d.standards:
-        head.append(f"依据：《{s.title}》（{s.doc_number}，{s.effective} 起施行）\n", style="dim")
+        since = f"{s.in_force_from} 起施行" + ("（假定，见注意）" if s.date_assumption else "")
+        verdict = {"yes": "构成", "no": "不构成", "undetermined": "尚不能判定"}[s.answer]
+        head.append(f"依据：《{s.title}》（{s.doc_number}，{since}）：{verdict}\n", style="dim")
     head.append(f"知识库 {d.kb_version} · 引擎 {d.engine}", style="dim")
     console.print(Panel(head, title="hazard-kb 判定结果", expand=False))
 

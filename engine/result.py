@@ -71,6 +71,7 @@ class Question(BaseModel):
 
 class CriterionResult(BaseModel):
     pinpoint: str
+    standard: str = Field(description="id of the standard the item belongs to")
     document: str
     doc_number: str
     article: str
@@ -89,6 +90,8 @@ class Deferral(BaseModel):
     object_class: str
     regimes: list[str]
     basis: Citation
+    standard: str | None = Field(default=None, description="the standard in this knowledge base the matter is judged under, if any")
+    applied: bool = Field(default=False, description="whether that standard was applied in this determination")
     note: str
 
 
@@ -96,8 +99,14 @@ class AppliedDocument(BaseModel):
     id: str
     title: str
     doc_number: str
-    effective: date | None
+    effective: date | None = Field(description="effective date given by the sources, if any")
+    in_force_from: date | None = Field(description="the date used: the effective date, or the stated assumption")
+    date_assumption: str | None = Field(default=None, description="why a date was assumed, when the sources give none")
+    status: str
     provenance: str
+    answer: Answer = Field(description="是否构成重大事故隐患 under this standard alone")
+    hazards: list[str] = Field(default=[], description="pinpoints of the violated items of this standard")
+    undetermined: int = 0
 
 
 class Determination(BaseModel):

@@ -110,6 +110,42 @@ def checklist(
 
 
 @app.command()
+def diff(
+    old: str = typer.Argument(..., help="the earlier standard, e.g. gongmao-2017"),
+    new: str = typer.Argument(..., help="the later standard, e.g. gongmao-2023"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Items added, removed and changed between two standards, matched by meaning through the ontology."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from hazard_kb.engine.compiler import compile_kb
+    from hazard_kb.engine.diff import diff_standards
+
+    kb = compile_kb(project_root())
+    try:
+        result = diff_standards(kb, old, new)
+    except KeyError as exc:
+        known = ", ".join(sorted(d.id for d in kb.ontology.documents.values() if d.kind == "standard"))
+        typer.echo(f"unknown standard {exc.args[0]!r}; known: {known}", err=True)
+        raise typer.Exit(2)
+    if as_json:
+        typer.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
+        return
+    names = {"unchanged": "未变", "changed": "修改", "added": "新增", "removed": "删除"}
+    table = Table(title=f"{old} → {new}：" + "，".join(f"{names[k]} {v}" for k, v in result.counts.items()), expand=True)
+    table.add_column("变化", no_wrap=True)
+    table.add_column(old)
+    table.add_column(new)
+    table.add_column("相同观察对象/指标")
+    for e in result.entries:
+        table.add_row(names[e.change] + (f"\n{e.score:.2f}" if e.score is not None else ""),
+                      f"{e.old.label}\n{e.old.text}" if e.old else "", f"{e.new.label}\n{e.new.text}" if e.new else "",
+                      "、".join(e.shared_vocabulary))
+    Console().print(table)
+
+
+@app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Run the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn

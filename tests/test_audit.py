@@ -27,9 +27,16 @@ LAW_TTL = "ontology/law/gongmao-2023.ttl"
 def kb(tmp_path: Path) -> Path:
     """A knowledge base with the whole law but only 第十二条 encoded."""
     for rel in ("ontology/core.ttl", "ontology/applicability.ttl", "ontology/vocab/shared.ttl", "ontology/vocab/ammonia.ttl",
-                "rules/gongmao-2023.yaml", FRAGMENT, CASES):
+                CASES):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / rel, tmp_path / rel)
+    # the standard's rule file without criteria, and 第十二条's criteria as a fragment the tests can edit
+    rules = yaml.safe_load((REPO / "rules" / "gongmao-2023.yaml").read_text(encoding="utf-8"))
+    art12 = [c for c in rules.pop("criteria") if c["criterion"] in ART12]
+    (tmp_path / FRAGMENT).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "rules" / "gongmao-2023.yaml").write_text(yaml.safe_dump({**rules, "criteria": []}, allow_unicode=True,
+                                                                        sort_keys=False), encoding="utf-8")
+    (tmp_path / FRAGMENT).write_text(yaml.safe_dump(art12, allow_unicode=True, sort_keys=False), encoding="utf-8")
     for folder in ("ontology/law", "ontology/sources"):
         shutil.copytree(REPO / folder, tmp_path / folder)
     return tmp_path
@@ -52,8 +59,13 @@ def edit_yaml(path: Path, change) -> None:
     path.write_text(yaml.safe_dump(change(data), allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
-def check(report: AuditReport, name: str):
-    found = [c for c in report.checks if c.name == name] + [c for s in report.standards for c in s.checks if c.name == name]
+def std(report: AuditReport, standard: str = "gongmao-2023"):
+    return next(s for s in report.standards if s.id == standard)
+
+
+def check(report: AuditReport, name: str, standard: str = "gongmao-2023"):
+    found = [c for c in report.checks if c.name == name] + [c for s in report.standards if s.id == standard
+                                                            for c in s.checks if c.name == name]
     assert len(found) == 1, f"no single check {name}"
     return found[0]
 
@@ -65,12 +77,15 @@ def named(problems: list[Problem], level: str = "fail") -> set[str]:
 # ------------------------------------------------------------------------------------------ baseline
 
 
+OFFICIAL = {"gongmao-2023": 64, "gongmao-2017": 59, "huagong-2017": 20, "yanhua-2017": 20, "chengzhen-ranqi-2023": 22}
+
+
 def test_shipped_kb_audit_runs():
     report = run_audit(REPO)
-    assert [s.id for s in report.standards] == ["gongmao-2023"]
-    std = report.standards[0]
-    assert std.counts.items_in_text == 64 and std.counts.official_count == 64
-    assert sum(len(a.items) for a in std.articles) == 64
+    assert {s.id: s.counts.items_in_text for s in report.standards} == OFFICIAL
+    for std in report.standards:
+        assert std.counts.official_count == OFFICIAL[std.id]
+        assert sum(len(a.items) for a in std.articles) == OFFICIAL[std.id]
     assert AuditReport.model_validate_json(to_json(report)) == report  # JSON round trip
 
 
@@ -84,7 +99,7 @@ def test_only_article_12_encoded(kb, all_items):
     failing = {c.name for c in report.failing()}
     assert failing == {"coverage.rules", "coverage.cases"}, failing
     assert report.kb_version is not None and not report.ok
-    items = {it.pinpoint: it for a in report.standards[0].articles for it in a.items}
+    items = {it.pinpoint: it for a in std(report).articles for it in a.items}
     assert items["gongmao-2023/art12/item2"].rule_ids == ["gongmao-2023/art12/item2#a", "gongmao-2023/art12/item2#b"]
     assert (items["gongmao-2023/art12/item2"].positive, items["gongmao-2023/art12/item2"].negative) == (2, 1)
     assert items["gongmao-2023/art12/item2"].status == "pass" and items["gongmao-2023/art3/item1"].status == "fail"
@@ -172,7 +187,7 @@ def test_not_automatable_is_reported_never_skipped(kb):
     report = run_audit(kb)
     warns = [p for p in check(report, "coverage.rules").problems if p.item == "gongmao-2023/art12/item1"]
     assert len(warns) == 1 and warns[0].level == "warn" and "需要现场判断空调形式" in warns[0].message
-    assert report.standards[0].counts.not_automatable == 1
+    assert std(report).counts.not_automatable == 1
     edit_yaml(kb / FRAGMENT, lambda r: (r[0].pop("not_automatable_reason"), r)[1])
     report = run_audit(kb)
     assert "gongmao-2023/art12/item1" in named(check(report, "coverage.rules").problems)
@@ -301,7 +316,7 @@ def test_refused_rule_entry_does_not_hide_the_others(kb):
     assert named(check(report, "load.rules").problems) == {"gongmao-2023/art3/item1"}
     refused = next(p for p in check(report, "coverage.rules").problems if p.item == "gongmao-2023/art3/item1")
     assert "refused" in refused.message
-    assert report.standards[0].counts.encoded == 2
+    assert std(report).counts.encoded == 2
 
 
 # ------------------------------------------------------------------------------------------ outputs
@@ -328,7 +343,8 @@ def test_cli_exit_code_and_json(kb, tmp_path, monkeypatch):
     out = tmp_path / "out" / "audit.html"
     result = CliRunner().invoke(app, ["audit", "--json", "--html", str(out)])
     assert result.exit_code == 1, result.output
-    assert json.loads(result.stdout)["standards"][0]["counts"]["encoded"] == 2
+    standards = {s["id"]: s for s in json.loads(result.stdout)["standards"]}
+    assert standards["gongmao-2023"]["counts"]["encoded"] == 2
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     table = CliRunner().invoke(app, ["audit"])
     assert table.exit_code == 1 and "coverage.rules" in table.stdout
@@ -344,4 +360,5 @@ def test_api_route(kb, monkeypatch):
     app.include_router(audit_router)
     monkeypatch.setenv("HAZARD_KB_ROOT", str(kb))
     body = TestClient(app).get("/v1/audit").json()
-    assert body["ok"] is False and body["standards"][0]["counts"]["items_in_text"] == 64
+    standards = {s["id"]: s for s in body["standards"]}
+    assert body["ok"] is False and standards["gongmao-2023"]["counts"]["items_in_text"] == 64

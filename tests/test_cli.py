@@ -60,6 +60,7 @@ def test_checklist_unknown_industry():
 
 def test_validate_and_law_show():
     result = runner.invoke(app, ["validate"])
-    assert result.exit_code == 0 and result.output.startswith("ok: 64 criteria")
+    assert result.exit_code == 0 and result.output.startswith("ok: ")
+    assert "criteria" in result.output and "cases" in result.output
     result = runner.invoke(app, ["law", "show", "gongmao-2023/art14"])
     assert "失效或者无效均判定为重大事故隐患" in result.output

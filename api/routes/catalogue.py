@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from hazard_kb.engine import catalogue as cat
 from hazard_kb.engine.checklist import Checklist, build_checklist
 from hazard_kb.engine.determine import documents_in_force
+from hazard_kb.engine.diff import StandardDiff, diff_standards
 from hazard_kb.engine.inspection import InspectionError, InspectionIn, normalize
 from hazard_kb.engine.service import Engine
 
@@ -31,6 +32,16 @@ def get_criterion(pinpoint: str, engine: Engine = Depends(get_engine)):
     if prov is None or prov.kind != "criterion":
         raise HTTPException(404, f"no criterion {pinpoint!r} (pinpoints look like gongmao-2023/art12/item2)")
     return cat.criterion_view(engine.kb, pinpoint)
+
+
+@router.get("/diff", response_model=StandardDiff, summary="两个标准（版本）之间新增、删除、修改的判定情形")
+def get_diff(old: str = Query(..., description="earlier standard, e.g. gongmao-2017"),
+             new: str = Query(..., description="later standard, e.g. gongmao-2023"),
+             engine: Engine = Depends(get_engine)):
+    try:
+        return diff_standards(engine.kb, old, new)
+    except KeyError as exc:
+        raise HTTPException(404, f"no standard {exc.args[0]!r} in the knowledge base") from None
 
 
 @router.get("/industries", response_model=list[cat.SectorView], summary="行业、专项领域和另有规定的领域")

@@ -1,4 +1,4 @@
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from hazard_kb.engine.inspection import InspectionIn
@@ -12,6 +12,10 @@ router = APIRouter(prefix="/v1", tags=["determinations"])
 
 @router.post("/determinations", response_model=Determination,
              summary="判定：提交观察事实，返回是否构成重大事故隐患及法律依据")
-async def create_determination(inspection: InspectionIn, engine: Engine = Depends(get_engine)) -> Determination:
-    # the engine serialises runs internally; keep the event loop free while it works
+async def create_determination(inspection: InspectionIn, request: Request, engine: Engine = Depends(get_engine)):
+    worker = request.app.state.worker
+    if worker is not None:  # isolated: the child returns the finished JSON
+        body = await run_in_threadpool(worker.determine_json, inspection.model_dump(mode="json", by_alias=True))
+        return Response(content=body, media_type="application/json")
+    # in-process: the engine serialises runs internally; keep the event loop free while it works
     return await run_in_threadpool(engine.determine, inspection)
