@@ -56,3 +56,32 @@ def test_2017_standard_does_not_defer_gas(engine):
     deferred = {d.object: d for d in result.deferred}
     assert "1号锅炉" in deferred and deferred["1号锅炉"].basis.pinpoint == "gongmao-2017/para1"
     assert "燃气调压站" not in deferred
+
+
+def two_dates(engine, on):
+    """A frozen-food plant that also trades hazardous chemicals, judged on the given date."""
+    inspection = {
+        "date": on,
+        "enterprise": {"name": "某冷链食品有限公司", "industries": ["轻工", "化工和危险化学品生产经营"], "regimes": ["涉氨制冷"]},
+        "objects": [
+            {"ref": "螺旋速冻机1", "class": "快速冻结装置",
+             "properties": {"设置在单独的作业间内": False, "inQuickFreezeWorkroom": "包装车间"}},
+            {"ref": "包装车间", "class": "快速冻结装置作业间", "properties": {"作业人员数量": 5}},
+        ],
+    }
+    return engine.determine(inspection, today=TODAY)
+
+
+def test_one_inspection_judged_on_two_dates_gets_two_differently_based_answers(engine):
+    before, after = two_dates(engine, "2023-05-14"), two_dates(engine, "2023-05-15")
+    assert {s.id for s in before.standards} == {"gongmao-2017", "huagong-2017"}
+    assert {s.id for s in after.standards} == {"gongmao-2023", "huagong-2017"}
+    # 2017 一、（二）2.: not in a separate workroom *and* more than 9 workers (且) - only one holds here
+    old = next(i for i in before.items if i.pinpoint == "gongmao-2017/part1/sec2/item2")
+    assert old.verdict == "not_violated"
+    # 2023 第十二条（二）: not in a separate workroom *or* more than 9 workers (或者)
+    new = next(i for i in after.items if i.pinpoint == "gongmao-2023/art12/item2")
+    assert new.verdict == "violated" and [f.branch for f in new.findings] == ["a"]
+    assert "gongmao-2023/art12/item2" in after.standards[0].hazards or any(
+        "gongmao-2023/art12/item2" in s.hazards for s in after.standards)
+    assert all(i.standard != "gongmao-2023" for i in before.items)
