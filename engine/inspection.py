@@ -307,6 +307,15 @@ def _quantity(prop: PropertyDef, value: Any) -> float:
     return value
 
 
+def _reached(obj: Obj, rel: str, prop: str, objects: dict[str, Obj]) -> list | None:
+    """The values of `prop` on the objects `rel` leads to; None while the relation or any value is unknown."""
+    targets = obj.values.get(rel)
+    if targets is None:
+        return None
+    values = [objects[t].values.get(prop) for t in targets]
+    return None if any(v is None for v in values) else values
+
+
 def _flatten(kb: CompiledKB, obj: Obj, objects: dict[str, Obj]) -> None:
     """Fact fields: class membership, scalar values, device observations, relation paths and counts."""
     onto = kb.ontology
@@ -321,18 +330,12 @@ def _flatten(kb: CompiledKB, obj: Obj, objects: dict[str, Obj]) -> None:
         else:
             f[pname] = value
     for rel, prop in kb.list_paths:
-        targets = obj.values.get(rel)
-        if targets is None:
-            continue
-        vals = [objects[t].values.get(prop) for t in targets]
-        if all(v is not None for v in vals):
+        vals = _reached(obj, rel, prop, objects)
+        if vals is not None:
             f[f"{rel}__{prop}"] = sorted(vals, key=repr)
     for rel, rel2 in kb.distinct_paths:
-        targets = obj.values.get(rel)
-        if targets is None:
-            continue
-        reached = [objects[t].values.get(rel2) for t in targets]
-        if all(v is not None for v in reached):
+        reached = _reached(obj, rel, rel2, objects)
+        if reached is not None:
             if onto.properties[rel2].kind == "relation":  # distinct objects reached
                 f[f"distinct__{rel}__{rel2}"] = len({r for refs in reached for r in refs})
             else:  # distinct observed values
