@@ -57,6 +57,7 @@ class Branch:
     basis: str | None
     note: str | None
     cites: tuple[str, ...]
+    subitem: str | None = None  # the deepest provision the branch implements, when below the item
 
 
 @dataclass(frozen=True)
@@ -274,6 +275,13 @@ class _Context:
             rid = f"{spec.criterion}#{b.id}"
             quote_text = prov.text
             cites = [spec.criterion]
+            if b.subitem:
+                sub = self.onto.provisions.get(b.subitem)
+                if sub is None or not b.subitem.startswith(spec.criterion + "/"):
+                    self.err(rid, f"subitem {b.subitem} is not a sub-item of {spec.criterion} in the sources")
+                    continue
+                quote_text = sub.text
+                cites.append(b.subitem)
             if b.basis:
                 section = self.onto.provisions.get(b.basis)
                 if section is None or section.kind != "section":
@@ -298,7 +306,7 @@ class _Context:
             if len(conds) != len(b.when):
                 continue
             branches.append(Branch(rid, spec.criterion, b.id, b.subject, tuple(conds), tuple(b.quotes),
-                                   tuple(b.except_quotes), b.basis, b.note, tuple(cites)))
+                                   tuple(b.except_quotes), b.basis, b.note, tuple(cites), b.subitem))
         if len(branches) != len(spec.branches):
             return None
         return CompiledCriterion(spec.criterion, self.rf.standard, spec.text_sha256, tuple(branches),

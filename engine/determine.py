@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .compiler import Branch, CompiledKB, Condition
 from .inspection import Obj, NormalizedInspection
-from .ontology import Provision
+from .ontology import Provision, pinpoint_order
 from .records import Derived, Holds, Record, Refuted
 from .result import (ANSWER_ZH, VERDICT_ZH, AppliedDocument, Citation, CriterionResult, Deferral, Determination,
                      Evidence, Finding, FiredRule, Question, Refutation)
@@ -37,7 +37,11 @@ def article_and_item(kb: CompiledKB, prov: Provision) -> tuple[str | None, str |
     if prov.kind == "section":
         return None, None
     if prov.article:
-        return onto.provisions[prov.article].ordinal, prov.ordinal
+        parent = onto.provisions[prov.article]
+        if parent.kind in ("item", "criterion"):  # a sub-item: 第五条（四） 1.
+            above, parent_item = article_and_item(kb, parent)
+            return f"{above or ''}{parent_item or ''}", prov.ordinal
+        return parent.ordinal, prov.ordinal
     if prov.ordinal.startswith("第"):  # an article, possibly declared a criterion as a whole
         return prov.ordinal, None
     return None, prov.ordinal
@@ -48,8 +52,13 @@ def _citation(kb: CompiledKB, pinpoint: str, role: str | None) -> Citation:
     prov = onto.provisions[pinpoint]
     doc = onto.documents[prov.doc]
     article, item = article_and_item(kb, prov)
-    return Citation.model_construct(pinpoint=pinpoint, document=f"《{doc.title}》", doc_number=doc.doc_number, article=article,
-                    item=item, text=prov.text, role=role)
+    return Citation.model_construct(pinpoint=pinpoint, document=book_title(doc.title), doc_number=doc.doc_number,
+                                    article=article, item=item, text=prov.text, role=role)
+
+
+def book_title(title: str) -> str:
+    """A document's title in 书名号, unless the title already starts with one (《…》解读)."""
+    return title if title.startswith("《") else f"《{title}》"
 
 
 def documents_in_force(kb: CompiledKB, insp: NormalizedInspection) -> list[str]:
@@ -121,13 +130,14 @@ def determine(kb: CompiledKB, insp: NormalizedInspection, records: list[Record],
     if hazards:
         seen = set()
         for d in sorted({h.standard for h in hazards}):
-            for pin in onto.documents[d].statutory_basis:
+            for pin in sorted(onto.documents[d].statutory_basis, key=pinpoint_order):
                 if pin not in seen and pin in onto.provisions:
                     seen.add(pin)
                     consequences.append(citation(kb, pin, "法律依据与法律责任"))
     return Determination.model_construct(
         kb_version=kb.version, engine=engine, as_of=insp.as_of, enterprise=insp.enterprise_name,
-        sectors=[onto.sectors[s].label for s in insp.sectors], answer=answer, answer_zh=ANSWER_ZH[answer],
+        sectors=[onto.sectors[s].label for s in sorted(insp.sectors, key=lambda s: (onto.sectors[s].kind != "industry", s))],
+        answer=answer, answer_zh=ANSWER_ZH[answer],
         standards=[_applied(kb, d, items) for d in docs],
         hazards=hazards, undetermined=undetermined, items=items, next_questions=list(questions.values()),
         deferred=_deferrals(kb, insp, docs), legal_consequences=consequences, notes=notes,
@@ -188,7 +198,7 @@ def _criterion(kb, insp, prov: Provision, holds, refuted, derived) -> CriterionR
     onto = kb.ontology
     doc = onto.documents[prov.doc]
     article, item = article_and_item(kb, prov)
-    base = dict(pinpoint=prov.pinpoint, standard=prov.doc, document=f"《{doc.title}》", doc_number=doc.doc_number,
+    base = dict(pinpoint=prov.pinpoint, standard=prov.doc, document=book_title(doc.title), doc_number=doc.doc_number,
                 article=article or "", item=item or "", text=prov.text)
     crit = kb.criteria.get(prov.pinpoint)
     if not applicable(kb, insp, prov.pinpoint):
@@ -246,6 +256,8 @@ def _finding(kb, insp, b: Branch, subject: Obj, h: Holds, derived) -> Finding:
         evidence.extend(_evidence_for(kb, insp, subject, c))
     fired: list[FiredRule] = []
     cites = [citation(kb, b.criterion, "判定情形")]
+    if b.subitem:
+        cites.append(citation(kb, b.subitem, "判定情形所列具体情形"))
     for rule_id, device in h.chain:
         d = next(x for x in kb.derivations[device] if x.rule_id == rule_id)
         fired.append(FiredRule.model_construct(rule=rule_id, kind="derivation", cites=list(d.cites)))

@@ -62,6 +62,7 @@ def source_graph(src: LegalSource, source_rel: str) -> Graph:
             g.add((i, HK.inArticle if art.kind == "article" else HK.inDivision, a))
             g.add((i, RDFS.label, Literal(f"{art.ordinal}{item.ordinal}", lang="zh")))
             _provision(g, i, doc, item)
+            _subitems(g, doc, item, f"{art.ordinal}{item.ordinal}")
         for para in art.paragraphs:
             p = law_iri(para.pinpoint)
             g.add((p, RDF.type, HK.Paragraph))
@@ -87,6 +88,17 @@ def source_graph(src: LegalSource, source_rel: str) -> Graph:
         g.add((s, RDFS.label, Literal(sec.heading, lang="zh")))
         g.add((s, HK.verbatimText, Literal(sec.text)))
     return g
+
+
+def _subitems(g: Graph, doc: URIRef, parent, label: str) -> None:
+    """1. sub-items under an item and （1） points under a sub-item: provisions of their own."""
+    for sub in parent.subitems:
+        node = law_iri(sub.pinpoint)
+        g.add((node, RDF.type, HK.Item))
+        g.add((node, HK.inItem, law_iri(parent.pinpoint)))
+        g.add((node, RDFS.label, Literal(f"{label}{sub.ordinal}", lang="zh")))
+        _provision(g, node, doc, sub)
+        _subitems(g, doc, sub, f"{label}{sub.ordinal}")
 
 
 def _provision(g: Graph, node: URIRef, doc: URIRef, item) -> None:

@@ -25,8 +25,11 @@ PART_HEADING = re.compile(r"^##\s+([零一二三四五六七八九十]+)、(.*)$
 LIST_HEADING = re.compile(r"^##\s+判定情形\s*$")  # notice style: the items follow as 一、二、…
 CN_ITEM_LINE = re.compile(r"^([零一二三四五六七八九十]+)、")
 NUM_ITEM_LINE = re.compile(r"^(\d+)[.．]")
+POINT_LINE = re.compile(r"^（(\d+)）")  # （1） under a numbered sub-item
 COMMENT = re.compile(r"<!--.*?-->", re.S)
-CRITERION_LEAD = re.compile(r"判定为重大(事故)?隐患[：:]")
+# the lead sentence that makes an article's items determination criteria: 工贸 "应当判定为重大事故隐患：",
+# 城镇燃气 "判定为重大隐患：", 电力 "判定为一项重大隐患：", 煤矿 "……重大事故隐患，是指有下列情形之一的："
+CRITERION_LEAD = re.compile(r"判定为(?:一项)?重大(?:事故)?隐患[：:]|重大事故隐患，是指有下列情形之一的[：:]")
 
 
 def chinese_numeral(text: str) -> int:
@@ -62,10 +65,14 @@ class Item:
     number: int
     ordinal: str  # as printed, e.g. （三）
     text: str  # the whole line, verbatim, ordinal included
+    subitems: list["Item"] = field(default_factory=list, compare=False)  # 1. under （一）; （1） under 1.
 
     @property
     def sha256(self) -> str:
         return sha256(self.text)
+
+    def descendants(self) -> list["Item"]:
+        return [d for sub in self.subitems for d in (sub, *sub.descendants())]
 
 
 @dataclass
@@ -113,6 +120,8 @@ class LegalSource:
             out[art.pinpoint] = art
             for item in [*art.items, *art.paragraphs]:
                 out[item.pinpoint] = item
+                for sub in item.descendants():
+                    out[sub.pinpoint] = sub
         for item in [*self.listed, *self.paragraphs]:
             out[item.pinpoint] = item
         return out
@@ -228,6 +237,14 @@ def parse_source(path: Path) -> LegalSource:
             if m := ITEM_LINE.match(text):
                 n = chinese_numeral(m.group(1))
                 current.items.append(Item(f"{current.pinpoint}/item{n}", n, f"（{m.group(1)}）", text))
+            elif current.items and (m := NUM_ITEM_LINE.match(text)):  # 1. under the last （一）
+                parent = current.items[-1]
+                n = int(m.group(1))
+                parent.subitems.append(Item(f"{parent.pinpoint}/sub{n}", n, f"{n}.", text))
+            elif current.items and current.items[-1].subitems and (m := POINT_LINE.match(text)):  # （1） under 1.
+                parent = current.items[-1].subitems[-1]
+                n = int(m.group(1))
+                parent.subitems.append(Item(f"{parent.pinpoint}/pt{n}", n, f"（{n}）", text))
             else:
                 k = len(current.paragraphs) + 1
                 current.paragraphs.append(Item(f"{current.pinpoint}/para{k}", k, f"第{to_chinese_numeral(k)}款", text))

@@ -370,7 +370,8 @@ def _provisions(g: Graph) -> dict[str, Provision]:
     out = {}
     for node in set(g.subjects(HK.pinpoint, None)):
         kind = next(k for t, k in kinds.items() if (node, RDF.type, t) in g)
-        art = g.value(node, HK.inArticle) or g.value(node, HK.inArticleOf) or g.value(node, HK.inDivision)
+        art = (g.value(node, HK.inArticle) or g.value(node, HK.inArticleOf) or g.value(node, HK.inDivision)
+               or g.value(node, HK.inItem))
         pin = str(g.value(node, HK.pinpoint))
         out[pin] = Provision(
             pin, kind, str(g.value(node, HK.inDocument))[len(LAW):], _zh(g, node),

@@ -1,7 +1,9 @@
 """The shape of a pinpoint citation: <document>/<step>/<step>…, each step a kind and a number.
 
-art (条), item (项), para (款), part and sec (divisions of documents issued without articles).
-Examples: gongmao-2023/art12/item2, chengzhen-ranqi-2023/art8, gongmao-2017/part1/sec1/item3, huagong-2017/item4.
+art (条), item (项), sub (1. under an item), pt ((1) under a sub-item), para (款), part and sec (divisions of
+documents issued without articles). Examples: gongmao-2023/art12/item2, chengzhen-ranqi-2023/art8,
+gongmao-2017/part1/sec1/item3, huagong-2017/item4, fangwu-2024/art5/item4/sub2.
 """
 
-PINPOINT = r"^[a-z0-9-]+(/(?:art|part|sec|item|para)\d+)+$"
+STEPS = "art|part|sec|item|sub|pt|para"
+PINPOINT = rf"^[a-z0-9-]+(/(?:{STEPS})\d+)+$"

@@ -27,6 +27,13 @@ def _value(v) -> str:
     return str(v)
 
 
+def _refutation(r, enterprise: str) -> str:
+    """Why a branch does not hold, in the inspector's words: the observed values that rule it out."""
+    seen = "，".join(f"{e.label}：{_value(e.value)}{e.unit or ''}" for e in r.evidence) or r.condition
+    who = enterprise if r.subject == "enterprise" else r.subject
+    return f"{who}（{seen}）不符合情形{r.branch}"
+
+
 def render(d: Determination, console: Console, verbose: bool = False) -> None:
     head = Text()
     head.append(f"{d.enterprise}  ", style="bold")
@@ -78,7 +85,7 @@ def render(d: Determination, console: Console, verbose: bool = False) -> None:
         table.add_column("结论", no_wrap=True)
         table.add_column("说明")
         for i in d.items:
-            why = "；".join(f"{r.subject}: {r.condition}" for r in i.not_violated_because[:2]) or (i.reason or "")
+            why = "；".join(_refutation(r, d.enterprise) for r in i.not_violated_because[:2]) or (i.reason or "")
             table.add_row(f"{i.article}{i.item}", i.verdict_zh, why)
         console.print(table)
     for n in d.notes:

@@ -79,6 +79,7 @@ class BranchSpec(BaseModel):
     subject: str
     when: list[str | AnyGroup] = Field(min_length=1)
     basis: str | None = None
+    subitem: str | None = None  # a 1. sub-item or （1） point of the criterion this branch implements
     except_quote: str | list[str] | None = None
     note: str | None = None
 
