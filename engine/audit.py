@@ -441,6 +441,7 @@ def _fixture_citations(root: Path) -> tuple[list[tuple[str, str]], list[Problem]
             v = stack.pop()
             if isinstance(v, dict):
                 stack.extend(v.values())
+                stack.extend(k for k in v if isinstance(k, str))  # `expected:` maps pinpoints to verdicts
             elif isinstance(v, list):
                 stack.extend(v)
             elif isinstance(v, str) and "/art" in v and PINPOINT.match(v):

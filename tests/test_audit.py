@@ -216,9 +216,11 @@ def test_wrong_citations_in_cases_and_fixtures(kb):
     edit_yaml(kb / CASES, lambda cases: [dict(cases[0], cites=["gongmao-2023/art16/item1"]), *cases[1:]])
     (kb / "fixtures" / "inspections").mkdir(parents=True)
     (kb / "fixtures" / "inspections" / "x.json").write_text(json.dumps({"expected": ["gongkuang-2023/art5/item1"]}))
+    # a pinpoint used as a key (expected: {pinpoint: verdict}) is a citation too
+    (kb / "fixtures" / "inspections" / "y.yaml").write_text("expected:\n  gongmao-2023/art12/item3: violated\n")
     report = run_audit(kb)
     assert named(check(report, "citations").problems) == {"gongmao-2023/art16/item1"}
-    assert named(check(report, "citations.ontology").problems) == {"gongkuang-2023/art5/item1"}
+    assert named(check(report, "citations.ontology").problems) == {"gongkuang-2023/art5/item1", "gongmao-2023/art12/item3"}
 
 
 # ------------------------------------------------------------------------------------------ consistency
