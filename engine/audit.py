@@ -33,8 +33,8 @@ from .rules import AnyGroup, CriterionSpec, FailureRuleSpec, RuleSyntaxError, pa
 
 Status = Literal["pass", "warn", "fail"]
 SH = Namespace("http://www.w3.org/ns/shacl#")
-PINPOINT = re.compile(r"^(?P<doc>[a-z][a-z0-9-]*)(?P<steps>(?:/(?:art|part|sec|item|sub|pt|para)\d+)*)$")
-PIN_IN_TEXT = re.compile(r"[a-z][a-z0-9-]*(?:/(?:art|part|sec|item|sub|pt|para)\d+)+(?:#[a-z][a-z0-9]*)?")
+PINPOINT = re.compile(r"^(?P<doc>[a-z][a-z0-9-]*)(?P<steps>(?:/(?:art|part|sec|item|sub|pt|para|table|row)\d+)*)$")
+PIN_IN_TEXT = re.compile(r"[a-z][a-z0-9-]*(?:/(?:art|part|sec|item|sub|pt|para|table|row)\d+)+(?:#[a-z][a-z0-9]*)?")
 _INTEGER = {XSD.integer, XSD.int, XSD.nonNegativeInteger}
 _CHECKOUT_SHAPES = Path(__file__).resolve().parent.parent / "ontology" / "shapes.ttl"
 
@@ -386,7 +386,7 @@ class LawIndex:
                 have = sorted((p for p in self.texts if p.startswith(parent + "/") and p.count("/") == parent.count("/") + 1
                                and p.rsplit("/", 1)[1].startswith(kind)), key=lambda p: int(re.sub(r"\D", "", p.rsplit("/", 1)[1])))
                 noun = {"art": "articles", "item": "items", "para": "paragraphs (款)", "part": "parts",
-                        "sec": "sections", "sub": "sub-items", "pt": "points"}[kind]
+                        "sec": "sections", "sub": "sub-items", "pt": "points", "table": "tables", "row": "rows"}[kind]
                 note = f" ({doc} was repealed by {self.repealed[doc]})" if doc in self.repealed else ""
                 if not have:
                     return f"{pin}: {parent} has no {noun} in the sources{note}"

@@ -69,6 +69,17 @@ def source_graph(src: LegalSource, source_rel: str) -> Graph:
             g.add((p, HK.inArticleOf, a))
             g.add((p, RDFS.label, Literal(f"{art.ordinal}{para.ordinal}", lang="zh")))
             _provision(g, p, doc, para)
+    for table in src.tables:  # 表N: the table and each of its data rows
+        t = law_iri(table.pinpoint)
+        g.add((t, RDF.type, HK.Table))
+        g.add((t, RDFS.label, Literal(table.ordinal, lang="zh")))
+        _provision(g, t, doc, table)
+        for row in table.subitems:
+            r = law_iri(row.pinpoint)
+            g.add((r, RDF.type, HK.TableRow))
+            g.add((r, HK.inTable, t))
+            g.add((r, RDFS.label, Literal(row.ordinal, lang="zh")))
+            _provision(g, r, doc, row)
     for para in src.paragraphs:  # notice style: scope and lead sentences outside any division
         p = law_iri(para.pinpoint)
         g.add((p, RDF.type, HK.Paragraph))

@@ -9,6 +9,7 @@ text, never typed by hand.
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,10 +27,12 @@ LIST_HEADING = re.compile(r"^##\s+判定情形\s*$")  # notice style: the items 
 CN_ITEM_LINE = re.compile(r"^([零一二三四五六七八九十]+)、")
 NUM_ITEM_LINE = re.compile(r"^(\d+)[.．]")
 POINT_LINE = re.compile(r"^（(\d+)）")  # （1） under a numbered sub-item
+TABLE_CAPTION = re.compile(r"^表(\d+)\s*(.*)$")  # 表1 采煤工作面……指标, followed by an HTML table
+CELL = re.compile(r"<t[dh][^>]*>(.*?)</t[dh]>", re.S)
 COMMENT = re.compile(r"<!--.*?-->", re.S)
 # the lead sentence that makes an article's items determination criteria: 工贸 "应当判定为重大事故隐患：",
 # 城镇燃气 "判定为重大隐患：", 电力 "判定为一项重大隐患：", 煤矿 "……重大事故隐患，是指有下列情形之一的："
-CRITERION_LEAD = re.compile(r"判定为(?:一项)?重大(?:事故)?隐患[：:]|重大事故隐患，是指有下列情形之一的[：:]")
+CRITERION_LEAD = re.compile(r"判定为(?:一项)?重大(?:事故)?隐患[：:]|重大事故隐患”?，是指有下列情形之一的[：:]")
 
 
 def chinese_numeral(text: str) -> int:
@@ -113,6 +116,7 @@ class LegalSource:
     raw: str
     listed: list[Item] = field(default_factory=list)  # notice style: 一、二、… items with no article
     paragraphs: list[Item] = field(default_factory=list)  # notice style: text outside any division or list item
+    tables: list[Item] = field(default_factory=list)  # 表N: caption and header; its data rows are its subitems
 
     def provisions(self) -> dict[str, Article | Item]:
         out: dict[str, Article | Item] = {}
@@ -124,6 +128,10 @@ class LegalSource:
                     out[sub.pinpoint] = sub
         for item in [*self.listed, *self.paragraphs]:
             out[item.pinpoint] = item
+        for table in self.tables:
+            out[table.pinpoint] = table
+            for row in table.subitems:
+                out[row.pinpoint] = row
         return out
 
     def criterion_items(self) -> list[Item]:
@@ -172,6 +180,9 @@ def parse_source(path: Path) -> LegalSource:
     part_divisions = 0
     in_list = False  # notice style: inside "## 判定情形"
     doc_paragraphs: list[Item] = []
+    tables: list[Item] = []
+    caption: tuple[int, str] | None = None  # the 表N line waiting for its table
+    table_lines: list[str] | None = None  # inside <table> … </table>
 
     def doc_paragraph(text: str) -> None:
         k = len(doc_paragraphs) + 1
@@ -215,6 +226,15 @@ def parse_source(path: Path) -> LegalSource:
         text = line.strip()
         if not text or text.startswith(">"):
             continue
+        if table_lines is not None or text.startswith("<table"):  # a table belongs to the text, not to an item
+            table_lines = [*(table_lines or []), text]
+            if "</table>" in text:
+                tables.append(_table(doc_id, caption, "\n".join(table_lines), len(tables) + 1))
+                caption, table_lines = None, None
+            continue
+        if m := TABLE_CAPTION.match(text):
+            caption = (int(m.group(1)), text)
+            continue
         if section is not None:
             section.text = f"{section.text}\n{text}" if section.text else text
         elif part is not None:
@@ -255,7 +275,20 @@ def parse_source(path: Path) -> LegalSource:
     for art in articles:
         if not art.items and art.text and "解读" in title:
             sections.append(Section(art.pinpoint, art.ordinal, art.text))
-    return LegalSource(doc_id, path, meta, title, articles, sections, raw, listed, doc_paragraphs)
+    return LegalSource(doc_id, path, meta, title, articles, sections, raw, listed, doc_paragraphs, tables)
+
+
+def _table(doc_id: str, caption: tuple[int, str] | None, html_text: str, order: int) -> Item:
+    """表N as a provision: the caption and header row; each data row a provision of its own (row1…).
+    Cell text is unescaped (&lt; → <) and cells are joined by ｜."""
+    number, title = caption if caption else (order, f"表{order}")
+    rows = [" ｜ ".join(html.unescape(c).strip() for c in CELL.findall(r)) for r in re.findall(r"<tr>(.*?)</tr>", html_text, re.S)]
+    head_is_th = "<th" in html_text.split("</tr>", 1)[0]
+    header, data = (rows[0], rows[1:]) if head_is_th and rows else ("", rows)
+    table = Item(f"{doc_id}/table{number}", number, f"表{number}", f"{title}\n{header}".strip())
+    for k, row in enumerate(data, start=1):
+        table.subitems.append(Item(f"{table.pinpoint}/row{k}", k, f"表{number}第{k}行", row))
+    return table
 
 
 def load_sources(directory: Path) -> dict[str, LegalSource]:

@@ -366,12 +366,12 @@ def _as_date(literal) -> date | None:
 def _provisions(g: Graph) -> dict[str, Provision]:
     # a whole article can be declared a criterion (城镇燃气 第八条): criterion takes precedence
     kinds = {HK.Criterion: "criterion", HK.Article: "article", HK.Division: "division", HK.Item: "item",
-             HK.Paragraph: "paragraph", HK.InterpretationSection: "section"}
+             HK.Paragraph: "paragraph", HK.InterpretationSection: "section", HK.Table: "table", HK.TableRow: "row"}
     out = {}
     for node in set(g.subjects(HK.pinpoint, None)):
         kind = next(k for t, k in kinds.items() if (node, RDF.type, t) in g)
         art = (g.value(node, HK.inArticle) or g.value(node, HK.inArticleOf) or g.value(node, HK.inDivision)
-               or g.value(node, HK.inItem))
+               or g.value(node, HK.inItem) or g.value(node, HK.inTable))
         pin = str(g.value(node, HK.pinpoint))
         out[pin] = Provision(
             pin, kind, str(g.value(node, HK.inDocument))[len(LAW):], _zh(g, node),
