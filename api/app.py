@@ -13,7 +13,7 @@ from hazard_kb.engine.worker import EngineWorker
 
 from . import problems
 from .limits import BodySizeLimit
-from .routes import catalogue, determinations
+from .routes import catalogue, determinations, quizzes
 
 KB_VERSION_HEADER = "X-Hazard-KB-Version"
 
@@ -56,6 +56,7 @@ def create_app(engine: Engine | None = None, isolate: bool = False, timeout: flo
 
     app.include_router(determinations.router)
     app.include_router(catalogue.router)
+    app.include_router(quizzes.router)
     try:  # the audit route is optional until the audit module lands
         from .audit_routes import audit_router
     except ImportError:

@@ -35,7 +35,8 @@ def install(app: FastAPI) -> None:
                                                                     "expected": "a JSON object"}])
             errors.append({"field": _field(e.get("loc", ())), "message": e.get("msg"), "expected": _expected(e),
                            "suggestions": []})
-        return problem(422, "Invalid inspection", f"{len(errors)} field(s) are invalid", "/problems/invalid-input", errors=errors)
+        title = "Invalid inspection" if request.url.path.endswith("/determinations") else "Invalid request"
+        return problem(422, title, f"{len(errors)} field(s) are invalid", "/problems/invalid-input", errors=errors)
 
     @app.exception_handler(InspectionError)
     async def _inspection(request: Request, exc: InspectionError):

@@ -663,11 +663,13 @@ def _fidelity(s: _Std, inp: _Inputs, index: LawIndex) -> list[Check]:
                     f"source {sha256(text)[:12]}); review {', '.join(rids)}, then update text_sha256")))
             for b in r.spec.branches:
                 rid = f"{pin}#{b.id}"
-                within = index.texts.get(b.basis, "") if b.basis else text
+                # the same text the compiler quotes against: the interpretation, else the sub-item, else the item
+                source = b.basis or b.subitem or pin
+                within = index.texts.get(source, "") if source != pin else text
                 for q in b.quotes:
                     if q not in within:
                         quotes.append(Problem(item=rid, where=r.where,
-                                              message=f"{rid}: quote {q!r} is not an exact substring of {b.basis or pin}"))
+                                              message=f"{rid}: quote {q!r} is not an exact substring of {source}"))
                 for q in b.except_quotes:
                     if q not in text and q not in within:
                         quotes.append(Problem(item=rid, where=r.where, message=f"{rid}: except_quote {q!r} is not in the text"))

@@ -31,7 +31,10 @@ UNITS: dict[str, tuple[str, float]] = {
     "s": ("time", 1.0), "min": ("time", 60.0), "h": ("time", 3600.0), "d": ("time", 86400.0),
     "人": ("persons", 1.0), "个": ("count", 1.0), "层": ("storeys", 1.0), "次": ("times", 1.0),
     "℃": ("temperature", 1.0), "%": ("percent", 1.0), "m3": ("volume", 1.0), "L": ("volume", 1e-3),
-    "m2": ("area", 1.0), "kW": ("power", 1e3), "W": ("power", 1.0),
+    "m2": ("area", 1.0), "W": ("power", 1.0), "kW": ("power", 1e3), "MW": ("power", 1e6), "GW": ("power", 1e9),
+    "‰": ("percent", 0.1), "ppm": ("ppm", 1.0), "μL/L": ("ppm", 1.0),
+    "V": ("voltage", 1.0), "kV": ("voltage", 1e3), "N": ("force", 1.0), "kN": ("force", 1e3),
+    "套": ("sets", 1.0), "空气=1": ("relative density", 1.0),
 }
 BOOL_WORDS = {"是": True, "否": False, "有": True, "无": False}
 

@@ -11,6 +11,7 @@ import yaml
 
 from hazard_kb import project_root
 from hazard_kb.cli_audit import audit
+from hazard_kb.cli_quiz import quiz_app
 
 app = typer.Typer(help="hazard-kb: 重大事故隐患判定知识库", no_args_is_help=True, add_completion=False)
 law_app = typer.Typer(help="Read the legal sources the knowledge base is built from.", no_args_is_help=True)
@@ -18,6 +19,7 @@ kb_app = typer.Typer(help="Build the generated parts of the knowledge base.", no
 app.add_typer(law_app, name="law")
 app.add_typer(kb_app, name="kb")
 app.command("audit", help="Law-to-rule traceability audit: coverage, fidelity, citations, consistency.")(audit)
+app.add_typer(quiz_app, name="quiz")
 
 DEFAULT_EXAMPLE = "fixtures/inspections/aluminium-deep-well-casting.yaml"
 

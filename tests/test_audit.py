@@ -77,7 +77,8 @@ def named(problems: list[Problem], level: str = "fail") -> set[str]:
 # ------------------------------------------------------------------------------------------ baseline
 
 
-OFFICIAL = {"gongmao-2023": 64, "gongmao-2017": 59, "huagong-2017": 20, "yanhua-2017": 20, "chengzhen-ranqi-2023": 22}
+OFFICIAL = {"gongmao-2023": 64, "gongmao-2017": 59, "huagong-2017": 20, "yanhua-2017": 20, "chengzhen-ranqi-2023": 22,
+            "fangwu-2024": 53, "dianli-2026": 49}
 
 
 def test_shipped_kb_audit_runs():
@@ -364,3 +365,20 @@ def test_api_route(kb, monkeypatch):
     body = TestClient(app).get("/v1/audit").json()
     standards = {s["id"]: s for s in body["standards"]}
     assert body["ok"] is False and standards["gongmao-2023"]["counts"]["items_in_text"] == 64
+
+
+def test_subitem_quotes_are_checked_against_the_subitem(kb):
+    """A branch with `subitem:` quotes that sub-item's text (房屋市政 第五条（四）1.-4.)."""
+    from hazard_kb.engine.lawtext import load_sources
+
+    item = load_sources(kb / "ontology" / "sources")["fangwu-2024"].provisions()["fangwu-2024/art5/item4"]
+    rule = {"standard": "fangwu-2024", "criteria": [{
+        "criterion": "fangwu-2024/art5/item4", "text_sha256": item.sha256, "branches": [
+            {"id": "a", "subitem": "fangwu-2024/art5/item4/sub2", "quote": "基坑侧壁出现大量漏水、流土",
+             "subject": "Building", "when": ["storeyCount > 1"]},
+            {"id": "b", "subitem": "fangwu-2024/art5/item4/sub3", "quote": "基坑侧壁出现大量漏水、流土",
+             "subject": "Building", "when": ["storeyCount > 1"]}]}]}
+    (kb / "rules" / "fangwu-2024.yaml").write_text(yaml.safe_dump(rule, allow_unicode=True), encoding="utf-8")
+    problems = check(run_audit(kb), "fidelity.quotes", "fangwu-2024").problems
+    assert [p.item for p in problems] == ["fangwu-2024/art5/item4#b"]
+    assert "fangwu-2024/art5/item4/sub3" in problems[0].message

@@ -64,3 +64,11 @@ def test_reasoner_catches_a_contradiction(root, tmp_path):
     g.serialize(out, format="xml")
     with pytest.raises(owlready2.OwlReadyInconsistentOntologyError):
         _reason(out)
+
+
+def test_every_unit_in_the_ontology_can_be_given_explicitly(engine):
+    """{value, unit} input must work for every numeric property, in its own unit at least."""
+    from hazard_kb.engine.inspection import UNITS
+
+    units = {p.unit for p in engine.kb.ontology.properties.values() if p.kind in ("number", "integer")}
+    assert units <= set(UNITS), f"units without a conversion entry: {sorted(units - set(UNITS))}"
