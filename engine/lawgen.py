@@ -45,52 +45,22 @@ def source_graph(src: LegalSource, source_rel: str) -> Graph:
 
     criteria = {i.pinpoint for i in src.criterion_items()}
     for art in src.articles:
-        a = law_iri(art.pinpoint)
-        for triple in (
-            (a, RDF.type, HK.Article if art.kind == "article" else HK.Division), (a, HK.inDocument, doc),
-            (a, HK.pinpoint, Literal(art.pinpoint)),
-            (a, HK.ordinal, Literal(art.ordinal)), (a, HK.number, Literal(art.number)),
-            (a, HK.verbatimText, Literal(art.text)), (a, HK.textSha256, Literal(art.sha256)),
-            (a, RDFS.label, Literal(art.ordinal, lang="zh")),
-        ):
-            g.add(triple)
+        a = _add(g, doc, art, [HK.Article if art.kind == "article" else HK.Division], art.ordinal)
         for item in art.items:
-            i = law_iri(item.pinpoint)
-            g.add((i, RDF.type, HK.Item))
-            if item.pinpoint in criteria:
-                g.add((i, RDF.type, HK.Criterion))
-            g.add((i, HK.inArticle if art.kind == "article" else HK.inDivision, a))
-            g.add((i, RDFS.label, Literal(f"{art.ordinal}{item.ordinal}", lang="zh")))
-            _provision(g, i, doc, item)
+            types = [HK.Item, HK.Criterion] if item.pinpoint in criteria else [HK.Item]
+            link = HK.inArticle if art.kind == "article" else HK.inDivision
+            _add(g, doc, item, types, f"{art.ordinal}{item.ordinal}", (link, a))
             _subitems(g, doc, item, f"{art.ordinal}{item.ordinal}")
         for para in art.paragraphs:
-            p = law_iri(para.pinpoint)
-            g.add((p, RDF.type, HK.Paragraph))
-            g.add((p, HK.inArticleOf, a))
-            g.add((p, RDFS.label, Literal(f"{art.ordinal}{para.ordinal}", lang="zh")))
-            _provision(g, p, doc, para)
+            _add(g, doc, para, [HK.Paragraph], f"{art.ordinal}{para.ordinal}", (HK.inArticleOf, a))
     for table in src.tables:  # 表N: the table and each of its data rows
-        t = law_iri(table.pinpoint)
-        g.add((t, RDF.type, HK.Table))
-        g.add((t, RDFS.label, Literal(table.ordinal, lang="zh")))
-        _provision(g, t, doc, table)
+        t = _add(g, doc, table, [HK.Table], table.ordinal)
         for row in table.subitems:
-            r = law_iri(row.pinpoint)
-            g.add((r, RDF.type, HK.TableRow))
-            g.add((r, HK.inTable, t))
-            g.add((r, RDFS.label, Literal(row.ordinal, lang="zh")))
-            _provision(g, r, doc, row)
+            _add(g, doc, row, [HK.TableRow], row.ordinal, (HK.inTable, t))
     for para in src.paragraphs:  # notice style: scope and lead sentences outside any division
-        p = law_iri(para.pinpoint)
-        g.add((p, RDF.type, HK.Paragraph))
-        g.add((p, RDFS.label, Literal(para.ordinal, lang="zh")))
-        _provision(g, p, doc, para)
+        _add(g, doc, para, [HK.Paragraph], para.ordinal)
     for item in src.listed:  # notice style: 一、二、… criteria that belong to no article
-        i = law_iri(item.pinpoint)
-        g.add((i, RDF.type, HK.Item))
-        g.add((i, RDF.type, HK.Criterion))
-        g.add((i, RDFS.label, Literal(item.ordinal, lang="zh")))
-        _provision(g, i, doc, item)
+        _add(g, doc, item, [HK.Item, HK.Criterion], item.ordinal)
     for sec in src.sections:
         s = law_iri(sec.pinpoint)
         g.add((s, RDF.type, HK.InterpretationSection))
@@ -104,12 +74,20 @@ def source_graph(src: LegalSource, source_rel: str) -> Graph:
 def _subitems(g: Graph, doc: URIRef, parent, label: str) -> None:
     """1. sub-items under an item and （1） points under a sub-item: provisions of their own."""
     for sub in parent.subitems:
-        node = law_iri(sub.pinpoint)
-        g.add((node, RDF.type, HK.Item))
-        g.add((node, HK.inItem, law_iri(parent.pinpoint)))
-        g.add((node, RDFS.label, Literal(f"{label}{sub.ordinal}", lang="zh")))
-        _provision(g, node, doc, sub)
+        _add(g, doc, sub, [HK.Item], f"{label}{sub.ordinal}", (HK.inItem, law_iri(parent.pinpoint)))
         _subitems(g, doc, sub, f"{label}{sub.ordinal}")
+
+
+def _add(g: Graph, doc: URIRef, prov, types, label: str, link: tuple | None = None) -> URIRef:
+    """One provision: its types, its link to what it belongs to, its label, pinpoint, text and hash."""
+    node = law_iri(prov.pinpoint)
+    for t in types:
+        g.add((node, RDF.type, t))
+    if link is not None:
+        g.add((node, link[0], link[1]))
+    g.add((node, RDFS.label, Literal(label, lang="zh")))
+    _provision(g, node, doc, prov)
+    return node
 
 
 def _provision(g: Graph, node: URIRef, doc: URIRef, item) -> None:
