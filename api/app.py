@@ -14,6 +14,7 @@ from hazard_kb.engine.worker import EngineWorker
 from . import problems
 from .limits import BodySizeLimit
 from .routes import catalogue, determinations, quizzes
+from .routes import register as register_routes
 
 KB_VERSION_HEADER = "X-Hazard-KB-Version"
 
@@ -57,6 +58,7 @@ def create_app(engine: Engine | None = None, isolate: bool = False, timeout: flo
     app.include_router(determinations.router)
     app.include_router(catalogue.router)
     app.include_router(quizzes.router)
+    register_routes.install(app, open_at_startup=isolate)  # the served app migrates its database at start-up
     try:  # the audit route is optional until the audit module lands
         from .audit_routes import audit_router
     except ImportError:

@@ -12,6 +12,7 @@ import yaml
 from hazard_kb import project_root
 from hazard_kb.cli_audit import audit
 from hazard_kb.cli_quiz import quiz_app
+from hazard_kb.cli_register import db_app, enterprises_app, records_app, register_app, users_app
 
 app = typer.Typer(help="hazard-kb: 重大事故隐患判定知识库", no_args_is_help=True, add_completion=False)
 law_app = typer.Typer(help="Read the legal sources the knowledge base is built from.", no_args_is_help=True)
@@ -20,6 +21,11 @@ app.add_typer(law_app, name="law")
 app.add_typer(kb_app, name="kb")
 app.command("audit", help="Law-to-rule traceability audit: coverage, fidelity, citations, consistency.")(audit)
 app.add_typer(quiz_app, name="quiz")
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(enterprises_app, name="enterprises")
+app.add_typer(records_app, name="records")
+app.add_typer(register_app, name="register")
 
 DEFAULT_EXAMPLE = "fixtures/inspections/aluminium-deep-well-casting.yaml"
 
