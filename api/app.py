@@ -43,6 +43,7 @@ def create_app(engine: Engine | None = None, isolate: bool = False, timeout: flo
         version=__version__,
         summary="重大事故隐患判定知识库：观察事实 → 是否构成重大事故隐患，附逐项法律依据",
         lifespan=lifespan,
+        responses=problems.PROBLEM_RESPONSES,
     )
     problems.install(app)
     app.add_middleware(BodySizeLimit)

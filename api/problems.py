@@ -3,15 +3,57 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from pydantic import BaseModel
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hazard_kb.engine.backend_durable import EngineFailure
 from hazard_kb.engine.inspection import InspectionError
-from hazard_kb.engine.worker import EngineTimeout
+from hazard_kb.engine.worker import EngineBusy, EngineTimeout
 
 PROBLEM = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str | None = None
+    expected: str | None = None
+    suggestions: list[str] = []
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details, as every error of this API is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = None
+
+
+_DESCRIPTIONS = {400: "Malformed request", 404: "Not found", 413: "Payload too large", 422: "Invalid input, naming each field",
+                 500: "Internal error (no stack trace)", 503: "Rule engine failure or busy", 504: "Determination timed out"}
+# documented on every operation, so the OpenAPI description matches what is really returned
+PROBLEM_RESPONSES = {code: {"description": text, "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}}
+                     for code, text in _DESCRIPTIONS.items()}
+
+
+def document(app: FastAPI) -> None:
+    """Put the ProblemDetails schema the responses refer to into the generated OpenAPI components."""
+    generate = app.openapi
+
+    def openapi():
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        model = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(model.pop("$defs", {}))
+        components["ProblemDetails"] = model
+        return schema
+
+    app.openapi = openapi
 
 
 def problem(status: int, title: str, detail: str, type_: str = "about:blank", **extra) -> JSONResponse:
@@ -25,6 +67,7 @@ def _field(loc) -> str:
 
 
 def install(app: FastAPI) -> None:
+    document(app)
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
         errors = []
@@ -45,6 +88,12 @@ def install(app: FastAPI) -> None:
         return problem(422, "Invalid inspection", f"{len(errors)} observation(s) do not fit the ontology",
                        "/problems/invalid-observation", errors=errors)
 
+    @app.exception_handler(EngineBusy)
+    async def _busy(request: Request, exc: EngineBusy):
+        response = problem(503, "Rule engine busy", str(exc), "/problems/engine-busy")
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.exception_handler(EngineTimeout)
     async def _timeout(request: Request, exc: EngineTimeout):
         return problem(504, "Determination timed out", str(exc), "/problems/engine-timeout")
@@ -56,7 +105,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        return problem(exc.status_code, _title(exc.status_code), str(exc.detail))
+        response = problem(exc.status_code, _title(exc.status_code), str(exc.detail))
+        for name, value in (exc.headers or {}).items():  # e.g. Allow on 405, WWW-Authenticate on 401
+            response.headers[name] = value
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
@@ -64,7 +116,8 @@ def install(app: FastAPI) -> None:
 
 
 def _title(status: int) -> str:
-    return {404: "Not found", 405: "Method not allowed", 413: "Payload too large", 415: "Unsupported media type"}.get(status, "Error")
+    return {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+            409: "Conflict", 413: "Payload too large", 415: "Unsupported media type"}.get(status, "Error")
 
 
 def _expected(e: dict) -> str | None:

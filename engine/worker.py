@@ -26,6 +26,10 @@ class EngineTimeout(EngineFailure):
     """The determination took longer than allowed; the engine was restarted."""
 
 
+class EngineBusy(EngineFailure):
+    """Other determinations held the engine for longer than a request may wait; nothing was run."""
+
+
 def _serve(conn, root: str | None) -> None:
     """Child process: build the engine once, then answer requests until the pipe closes."""
     from .service import Engine
@@ -98,18 +102,26 @@ class EngineWorker:
         self._start()
 
     def determine_json(self, inspection: dict, today: date | None = None) -> bytes:
-        with self.lock:
-            if self._process is None or not self._process.is_alive():
-                self._restart()  # it died between requests: nobody was waiting on it
-            try:
-                self._conn.send(("determine", inspection, today))
-                if not self._conn.poll(self.timeout):
-                    self._restart()
-                    raise EngineTimeout(f"the determination took longer than {self.timeout:g} s; the engine was restarted")
-                status, body = self._conn.recv()
-            except (EOFError, OSError, BrokenPipeError):
+        # wait for the engine no longer than a run may take: a queue that grows without bound only hides overload
+        if not self.lock.acquire(timeout=self.timeout):
+            raise EngineBusy(f"the engine stayed busy for {self.timeout:g} s with other determinations; retry shortly")
+        try:
+            return self._determine_locked(inspection, today)
+        finally:
+            self.lock.release()
+
+    def _determine_locked(self, inspection: dict, today: date | None) -> bytes:
+        if self._process is None or not self._process.is_alive():
+            self._restart()  # it died between requests: nobody was waiting on it
+        try:
+            self._conn.send(("determine", inspection, today))
+            if not self._conn.poll(self.timeout):
                 self._restart()
-                raise EngineFailure("the engine process stopped during the determination; it was restarted") from None
+                raise EngineTimeout(f"the determination took longer than {self.timeout:g} s; the engine was restarted")
+            status, body = self._conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            self._restart()
+            raise EngineFailure("the engine process stopped during the determination; it was restarted") from None
         if status == "ok":
             return body
         if status == "invalid":

@@ -156,9 +156,21 @@ def diff(
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Run the HTTP API (OpenAPI docs at /docs)."""
-    import uvicorn
+    import socket
 
-    uvicorn.run("hazard_kb.api.main:app", host=host, port=port, workers=workers)
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    if workers <= 1:
+        uvicorn.run("hazard_kb.api.main:app", host=host, port=port)
+        return
+    # With several workers uvicorn shares a socket it created without IPPROTO_TCP, so TCP_NODELAY is never set
+    # on the connections and every small response waits ~40 ms (Nagle; uvicorn issue #3149). Re-wrap it as TCP.
+    config = uvicorn.Config("hazard_kb.api.main:app", host=host, port=port, workers=workers)
+    bound = config.bind_socket()
+    sock = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+    sock.set_inheritable(True)
+    Multiprocess(config, sockets=[sock]).run()
 
 
 @app.command()

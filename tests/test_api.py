@@ -86,3 +86,19 @@ def test_checklist_orders_questions_by_object(client):
 def test_openapi_describes_the_routes(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/determinations", "/v1/standards", "/v1/criteria/{pinpoint}", "/v1/checklists"} <= set(paths)
+
+
+def test_method_not_allowed_names_the_allowed_methods_and_lists_are_bounded(client):
+    r = client.request("TRACE", "/healthz")
+    assert r.status_code == 405 and "GET" in r.headers["allow"]
+    assert r.headers["content-type"] == "application/problem+json"
+    r = client.get("/v1/checklists", params={"industry": ["冶金"] * 21})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.industry"
+
+
+def test_every_error_status_is_documented_as_problem_json(client):
+    spec = client.get("/openapi.json").json()
+    responses = spec["paths"]["/v1/determinations"]["post"]["responses"]
+    for code in ("400", "413", "422", "503", "504"):
+        assert "application/problem+json" in responses[code]["content"]
+    assert "ProblemDetails" in spec["components"]["schemas"]

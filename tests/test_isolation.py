@@ -84,3 +84,20 @@ def test_too_many_objects_and_long_strings_are_refused(isolated):
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "objects"
     r = client.post("/v1/determinations", json=named("某" * 201))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "enterprise.name"
+
+
+def test_requests_do_not_queue_without_bound_for_a_busy_engine(isolated):
+    """A request that cannot get the engine within the timeout is told so (503 + Retry-After), not queued."""
+    import threading
+
+    client, app = isolated
+    worker = app.state.worker
+    worker.lock.acquire()  # the engine is held by another determination
+    try:
+        r = client.post("/v1/determinations", json=FREEZER)
+    finally:
+        worker.lock.release()
+    assert r.status_code == 503 and r.json()["type"] == "/problems/engine-busy"
+    assert r.headers["Retry-After"]
+    assert client.post("/v1/determinations", json=FREEZER).status_code == 200
+    assert threading.active_count() < 60

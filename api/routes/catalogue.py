@@ -50,8 +50,8 @@ def list_industries(engine: Engine = Depends(get_engine)):
 
 
 @router.get("/checklists", response_model=Checklist, summary="检查重点事项清单：按对象分组的检查提问")
-def get_checklist(industry: list[str] = Query(..., description="行业，可多个"),
-                  regime: list[str] = Query(default=[], description="专项领域，可多个"),
+def get_checklist(industry: list[str] = Query(..., max_length=20, description="行业，可多个"),
+                  regime: list[str] = Query(default=[], max_length=20, description="专项领域，可多个"),
                   on: date | None = Query(default=None, description="检查日期"),
                   engine: Engine = Depends(get_engine)):
     probe = InspectionIn(date=on, enterprise={"name": "checklist", "industries": industry, "regimes": regime})

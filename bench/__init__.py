@@ -1,0 +1,1 @@
+"""hazard-kb benchmarks: `bench/run` (see bench/README.md)."""
