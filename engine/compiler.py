@@ -8,6 +8,8 @@ value of the wrong type is refused with a message that names the rule.
 from __future__ import annotations
 
 import hashlib
+import os
+import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +17,7 @@ from typing import Any
 
 from hazard_kb import __version__
 
-from .ontology import Ontology, PropertyDef, load_ontology
+from .ontology import Ontology, PropertyDef, load_ontology, ontology_files
 from .rules import NEGATION, AnyGroup, CriterionSpec, ParsedCondition, RuleFile, RuleSyntaxError, load_rule_file, parse_condition
 
 MAX_RULES_PER_RULESET = 400  # durable-rules hangs at build from 512 rules in one ruleset
@@ -132,7 +134,55 @@ def rule_paths(root: Path) -> list[Path]:
     return sorted((root / "rules").glob("*.yaml"))
 
 
+CACHE_KEEP = 16  # compiled knowledge bases kept in the cache folder
+
+
+def _cache_dir() -> Path | None:
+    if os.environ.get("HAZARD_KB_NO_CACHE"):
+        return None
+    base = os.environ.get("HAZARD_KB_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "hazard-kb")
+    return Path(base)
+
+
+def _cache_key(root: Path) -> str:
+    """The knowledge base's input files and the engine code that compiles them: either changing is a new key."""
+    inputs = ontology_files(root) + rule_paths(root) + [p for f in rule_paths(root) if f.with_suffix(".d").is_dir()
+                                                        for p in sorted(f.with_suffix(".d").glob("*.yaml"))]
+    h = hashlib.sha256(kb_content_hash(root, [p for p in inputs if p.exists()]).encode())
+    for src in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(src.read_bytes())
+    return h.hexdigest()
+
+
 def compile_kb(root: Path) -> CompiledKB:
+    """Compile, or load the same compilation from the cache (compiling takes ~1 s; loading ~15 ms, which matters
+    because a served API compiles in two processes at start-up). The cache is a folder of this user's pickles."""
+    folder = _cache_dir()
+    if folder is None:
+        return _compile(root)
+    key = _cache_key(root)
+    path = folder / f"kb-{key[:40]}.pickle"
+    try:
+        with path.open("rb") as f:
+            return pickle.load(f)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+        pass  # no entry yet, or one written by other code: compile
+    kb = _compile(root)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as f:
+            pickle.dump(kb, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)  # atomic: a concurrent reader sees the old entry or the whole new one
+        for old in sorted(folder.glob("kb-*.pickle"), key=lambda p: p.stat().st_mtime)[:-CACHE_KEEP]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only home: work without the cache
+    return kb
+
+
+def _compile(root: Path) -> CompiledKB:
     onto = load_ontology(root)
     problems: list[str] = []
     criteria: dict[str, CompiledCriterion] = {}
