@@ -149,7 +149,7 @@ def _cache_key(root: Path) -> str:
     """The knowledge base's input files and the engine code that compiles them: either changing is a new key."""
     inputs = ontology_files(root) + rule_paths(root) + [p for f in rule_paths(root) if f.with_suffix(".d").is_dir()
                                                         for p in sorted(f.with_suffix(".d").glob("*.yaml"))]
-    h = hashlib.sha256(kb_content_hash(root, [p for p in inputs if p.exists()]).encode())
+    h = hashlib.sha256(f"{__version__}:{kb_content_hash(root, [p for p in inputs if p.exists()])}".encode())
     for src in sorted(Path(__file__).parent.glob("*.py")):
         h.update(src.read_bytes())
     return h.hexdigest()
