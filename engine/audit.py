@@ -518,10 +518,12 @@ def _coverage(s: _Std, inp: _Inputs, counts: Counts) -> list[Check]:
     cnt: list[Problem] = []
     if s.src is None:
         cnt.append(Problem(item=s.id, message=f"{s.id} is a standard in the ontology but has no source in ontology/sources/"))
-    for name, value in (("hk:officialItemCount in the ontology", counts.official_count),
-                        ("the official count in the source's front matter", counts.official_count_source)):
+    for name, missing, value in (("hk:officialItemCount in the ontology", "no hk:officialItemCount in the ontology",
+                                  counts.official_count),
+                                 ("the official count in the source's front matter",
+                                  "the source's front matter gives no official item count", counts.official_count_source)):
         if value is None:
-            cnt.append(Problem(item=s.id, level="warn", message=f"{s.id}: no {name}"))
+            cnt.append(Problem(item=s.id, level="warn", message=f"{s.id}: {missing}"))
         elif value != counts.items_in_text:
             cnt.append(Problem(item=s.id, message=f"{s.id}: {counts.items_in_text} items parsed from the text, {name} says {value}"))
     if onto != set(s.items):
