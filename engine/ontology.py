@@ -114,12 +114,17 @@ class Ontology:
     class_aliases: dict[str, str] = field(default_factory=dict)  # label/synonym -> name
     property_aliases: dict[str, str] = field(default_factory=dict)
     sector_aliases: dict[str, str] = field(default_factory=dict)
+    _criteria: dict[str | None, tuple[Provision, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def criteria(self, doc: str | None = None) -> list[Provision]:
-        return sorted(
-            (p for p in self.provisions.values() if p.kind == "criterion" and (doc is None or p.doc == doc)),
-            key=lambda p: (p.doc, pinpoint_order(p.pinpoint)),
-        )
+        """The criteria of a document (or of all), in document order. Called several times per determination, so
+        computed once: the ontology does not change after loading."""
+        if doc not in self._criteria:
+            self._criteria[doc] = tuple(sorted(
+                (p for p in self.provisions.values() if p.kind == "criterion" and (doc is None or p.doc == doc)),
+                key=lambda p: (p.doc, pinpoint_order(p.pinpoint)),
+            ))
+        return list(self._criteria[doc])
 
     def is_a(self, cls: str, ancestor: str) -> bool:
         return ancestor in self.classes[cls].ancestors
