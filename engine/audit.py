@@ -516,6 +516,11 @@ def _coverage(s: _Std, inp: _Inputs, counts: Counts) -> list[Check]:
     counts.criteria_in_ontology = len(onto)
 
     cnt: list[Problem] = []
+    incomplete = str(inp.graph.value(doc, HK.textIncomplete) or "")
+    if incomplete and counts.official_count is None:
+        cnt.append(Problem(item=s.id, level="warn", message=(
+            f"{s.id}: only part of the text is in the sources and its official item count is unknown; "
+            f"{counts.items_in_text} items encoded from what is sourced: {incomplete}")))
     if s.src is None:
         cnt.append(Problem(item=s.id, message=f"{s.id} is a standard in the ontology but has no source in ontology/sources/"))
     for name, missing, value in (("hk:officialItemCount in the ontology", "no hk:officialItemCount in the ontology",
@@ -524,6 +529,10 @@ def _coverage(s: _Std, inp: _Inputs, counts: Counts) -> list[Check]:
                                   "the source's front matter gives no official item count", counts.official_count_source)):
         if value is None:
             cnt.append(Problem(item=s.id, level="warn", message=f"{s.id}: {missing}"))
+        elif value != counts.items_in_text and incomplete:
+            cnt.append(Problem(item=s.id, level="warn", message=(
+                f"{s.id}: only {counts.items_in_text} of {value} items ({name}) are in the sources; the other "
+                f"{value - counts.items_in_text} are missing, not encoded, and reported in every answer: {incomplete}")))
         elif value != counts.items_in_text:
             cnt.append(Problem(item=s.id, message=f"{s.id}: {counts.items_in_text} items parsed from the text, {name} says {value}"))
     if onto != set(s.items):

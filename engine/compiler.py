@@ -60,6 +60,7 @@ class Branch:
     note: str | None
     cites: tuple[str, ...]
     subitem: str | None = None  # the deepest provision the branch implements, when below the item
+    table_row: str | None = None  # the row of a table the item (or sub-item) refers to, e.g. 表1第2行
 
 
 @dataclass(frozen=True)
@@ -332,6 +333,19 @@ class _Context:
                     continue
                 quote_text = sub.text
                 cites.append(b.subitem)
+            if b.table_row:
+                row = self.onto.provisions.get(b.table_row)
+                table = b.table_row.rsplit("/", 1)[0]
+                referring = self.onto.provisions.get(b.subitem or spec.criterion)
+                if row is None or row.kind != "row":
+                    self.err(rid, f"table_row {b.table_row} is not a row of a table in the sources")
+                    continue
+                if table not in self.onto.provisions or referring is None or \
+                        not _refers_to_table(referring.text, self.onto.provisions[table].number):
+                    self.err(rid, f"table_row {b.table_row}: {b.subitem or spec.criterion} does not refer to "
+                             f"{self.onto.provisions.get(table).ordinal if table in self.onto.provisions else table}")
+                    continue
+                cites.append(b.table_row)
             if b.basis:
                 section = self.onto.provisions.get(b.basis)
                 if section is None or section.kind != "section":
@@ -356,7 +370,8 @@ class _Context:
             if len(conds) != len(b.when):
                 continue
             branches.append(Branch(rid, spec.criterion, b.id, b.subject, tuple(conds), tuple(b.quotes),
-                                   tuple(b.except_quotes), b.basis, b.note, tuple(cites), b.subitem))
+                                   tuple(b.except_quotes), b.basis, b.note, tuple(cites), b.subitem,
+                                   b.table_row))
         if len(branches) != len(spec.branches):
             return None
         return CompiledCriterion(spec.criterion, self.rf.standard, spec.text_sha256, tuple(branches),
@@ -501,3 +516,12 @@ def _suggest(name: str, known) -> str:
 
     close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
     return f" (did you mean {', '.join(close)}?)" if close else ""
+
+
+def _refers_to_table(text: str, number: int) -> bool:
+    """Whether a provision's text names 表N itself or within a range (表4至表7)."""
+    for m in re.finditer(r"表(\d+)(?:\s*[至—~-]\s*表(\d+))?", text):
+        low, high = int(m[1]), int(m[2] or m[1])
+        if low <= number <= high:
+            return True
+    return False

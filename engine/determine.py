@@ -121,7 +121,11 @@ def determine(kb: CompiledKB, insp: NormalizedInspection, records: list[Record],
     for d in docs:
         if onto.documents[d].effective is None and onto.documents[d].date_assumption:
             notes.append(f"《{onto.documents[d].title}》：{onto.documents[d].date_assumption}")
-    answer = _answer(hazards, undetermined, docs)
+    for d in docs:
+        if onto.documents[d].text_incomplete:
+            notes.append(f"《{onto.documents[d].title}》原文未全部获得，仅判定了已收录的条款：{onto.documents[d].text_incomplete}")
+    incomplete = any(onto.documents[d].text_incomplete for d in docs)
+    answer = _answer(hazards, undetermined, docs, incomplete)
     questions: dict[tuple, Question] = {}
     for i in undetermined:
         for q in i.missing:
@@ -144,8 +148,9 @@ def determine(kb: CompiledKB, insp: NormalizedInspection, records: list[Record],
     )
 
 
-def _answer(hazards, undetermined, docs) -> str:
-    return "yes" if hazards else ("undetermined" if undetermined or not docs else "no")
+def _answer(hazards, undetermined, docs, incomplete: bool = False) -> str:
+    """A standard whose text is only partly sourced cannot support "no hazard": its missing items were not judged."""
+    return "yes" if hazards else ("undetermined" if undetermined or not docs or incomplete else "no")
 
 
 def _applied(kb: CompiledKB, doc_id: str, items: list[CriterionResult]) -> AppliedDocument:
@@ -156,7 +161,8 @@ def _applied(kb: CompiledKB, doc_id: str, items: list[CriterionResult]) -> Appli
     return AppliedDocument.model_construct(
         id=d.id, title=d.title, doc_number=d.doc_number, effective=d.effective, in_force_from=d.in_force_from,
         date_assumption=d.date_assumption if d.effective is None else None, status=d.status, provenance=d.provenance,
-        answer=_answer(hazards, undetermined, [doc_id]), hazards=[h.pinpoint for h in hazards], undetermined=len(undetermined))
+        answer=_answer(hazards, undetermined, [doc_id], bool(d.text_incomplete)), hazards=[h.pinpoint for h in hazards],
+        undetermined=len(undetermined), incomplete=d.text_incomplete or None)
 
 
 def _deferrals(kb: CompiledKB, insp: NormalizedInspection, docs: list[str]) -> list[Deferral]:
@@ -258,6 +264,8 @@ def _finding(kb, insp, b: Branch, subject: Obj, h: Holds, derived) -> Finding:
     cites = [citation(kb, b.criterion, "判定情形")]
     if b.subitem:
         cites.append(citation(kb, b.subitem, "判定情形所列具体情形"))
+    if b.table_row:
+        cites.append(citation(kb, b.table_row, "判定情形所引表格中适用的一行"))
     for rule_id, device in h.chain:
         d = next(x for x in kb.derivations[device] if x.rule_id == rule_id)
         fired.append(FiredRule.model_construct(rule=rule_id, kind="derivation", cites=list(d.cites)))

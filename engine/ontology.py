@@ -94,6 +94,7 @@ class Document:
     assumed_effective: date | None = None  # when the sources give no date; see date_assumption
     date_assumption: str = ""
     governs_regimes: tuple[str, ...] = ()  # other regimes (工贸 第二条) whose hazards are judged under this document
+    text_incomplete: str = ""  # what of the text is not in the sources (hk:textIncomplete); empty when complete
 
     @property
     def in_force_from(self) -> date | None:
@@ -357,6 +358,7 @@ def _documents(g: Graph) -> dict[str, Document]:
             tuple(sorted(str(o)[len(LAW):] for o in g.objects(doc, HK.repeals))),
             _as_date(g.value(doc, HK.assumedEffectiveDate)), _zh(g, doc, HK.dateAssumption),
             tuple(sorted(local(r) for r in g.subjects(HK.governedByStandard, doc))),
+            _zh(g, doc, HK.textIncomplete),
         )
     return out
 

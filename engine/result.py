@@ -106,6 +106,8 @@ class AppliedDocument(BaseModel):
     provenance: str
     answer: Answer = Field(description="是否构成重大事故隐患 under this standard alone")
     hazards: list[str] = Field(default=[], description="pinpoints of the violated items of this standard")
+    incomplete: str | None = Field(default=None, description="what of this standard's text is not in the knowledge base's "
+                                   "sources and so was not judged; its answer is then never 'no'")
     undetermined: int = 0
 
 

@@ -80,6 +80,7 @@ class BranchSpec(BaseModel):
     when: list[str | AnyGroup] = Field(min_length=1)
     basis: str | None = None
     subitem: str | None = None  # a 1. sub-item or （1） point of the criterion this branch implements
+    table_row: str | None = None  # the row of a table (表N) the criterion refers to that this branch implements
     except_quote: str | list[str] | None = None
     note: str | None = None
 

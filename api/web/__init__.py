@@ -1,0 +1,1 @@
+"""Server-rendered web app for inspectors (Chinese): inspect, print, register, statistics, law."""
