@@ -10,12 +10,16 @@ Measured traps of durable-rules 2.0.28 handled here: all rulesets are created be
 host of our own without durable's timer threads; names are unique per backend instance; a derived
 fact is only asserted where a rule consumes it, and errors swallowed into the session state are
 checked; actions catch and report their own errors; fields are never called `id`/`sid`; a fresh
-session id per run is always deleted; the C engine is not thread-safe, so runs are serialised.
+session id per run is always deleted; the C engine is not thread-safe, so runs are serialised; its JSON
+reader rejects a number in exponent form without a decimal point (error 204 on 1e-05), so numbers are
+handed to it as 1.0e-05.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
+import re
 import threading
 import uuid
 from typing import Any, Callable
@@ -28,6 +32,27 @@ from durable.lang import c, item, m, ruleset, when_all
 from .compiler import CompiledKB, Condition
 from .evaluate import compare
 from .records import Derived, Holds, Record
+
+
+_STRING_OR_BARE_EXPONENT = re.compile(r'("(?:[^"\\]|\\.)*")|(?<![\d.])(-?\d+)([eE][+-]?\d+)')
+
+
+class _DurableJson:
+    """json for durable.engine: the same text, but 1e-05 written 1.0e-05, which rete.c's number reader accepts
+    (it fails on an exponent whose mantissa has no point: 1e-05, 1e+16, 5e-324 - all of them valid JSON)."""
+
+    def __getattr__(self, name):
+        return getattr(json, name)
+
+    @staticmethod
+    def dumps(obj, **kwargs) -> str:
+        text = json.dumps(obj, **kwargs)
+        if "e" not in text and "E" not in text:
+            return text
+        return _STRING_OR_BARE_EXPONENT.sub(lambda m: m[1] or f"{m[2]}.0{m[3]}", text)
+
+
+durable_engine.json = _DurableJson()
 
 
 class _Host(durable_engine.Host):

@@ -20,6 +20,7 @@ kb_app = typer.Typer(help="Build the generated parts of the knowledge base.", no
 app.add_typer(law_app, name="law")
 app.add_typer(kb_app, name="kb")
 app.command("audit", help="Law-to-rule traceability audit: coverage, fidelity, citations, consistency.")(audit)
+from hazard_kb.cli_match import match as _match; app.command("match")(_match)  # noqa: E402,E702 - hazard-kb match
 app.add_typer(quiz_app, name="quiz")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
@@ -78,13 +79,21 @@ def classify(
 
 @app.command()
 def checklist(
-    industry: list[str] = typer.Option(..., "--industry", "-i", help="行业，如 冶金（可重复）"),
-    regime: list[str] = typer.Option([], "--regime", "-r", help="专项领域，如 粉尘涉爆（可重复）"),
+    industry: list[str] = typer.Option([], "--industry", "-i", help="行业，如 冶金（可重复）"),
+    regime: list[str] = typer.Option([], "--regime", "-r", help="专项领域，如 粉尘涉爆、井工煤矿（可重复）"),
+    inspection: Path | None = typer.Option(None, "--inspection", help="已有的观察（YAML/JSON）：只列出仍需查看的对象和提问"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """The questions an inspector must answer for an enterprise of these sectors (检查重点事项清单)."""
+    """The questions an inspector must answer for an enterprise of these sectors (检查重点事项清单); with
+    --inspection, only what is still needed after the answers already given (guided interview)."""
     from rich.console import Console
     from rich.table import Table
+
+    if inspection is not None:
+        _interview(inspection, as_json)
+        return
+    if not industry:
+        raise typer.BadParameter("give at least one --industry (行业), or --inspection FILE", param_hint="--industry")
 
     from hazard_kb.engine.checklist import build_checklist
     from hazard_kb.engine.determine import documents_in_force
@@ -114,6 +123,39 @@ def checklist(
             n += 1
             kind = {"boolean": "是/否", "device": "已设置？有效？", "relation": "对象编号"}.get(q.kind, q.unit or "、".join(q.allowed))
             table.add_row(str(n), q.question, kind, "\n".join(c.split("/", 1)[1] for c in q.criteria))
+        console.print(table)
+
+
+def _interview(path: Path, as_json: bool) -> None:
+    """Guided interview: the objects and questions still needed after the observations in the file."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from hazard_kb.engine.inspection import InspectionError
+    from hazard_kb.engine.interview import next_questions
+    from hazard_kb.engine.service import Engine
+
+    engine = Engine.load(backend="reference")
+    try:
+        iv = next_questions(engine.determine(read_inspection(path)))
+    except InspectionError as exc:
+        for p in exc.problems:
+            typer.echo(f"{'.'.join(map(str, p.loc))}: {p.msg}; expected {p.expected}", err=True)
+        raise typer.Exit(2)
+    if as_json:
+        typer.echo(json.dumps(iv.model_dump(mode="json"), ensure_ascii=False, indent=2))
+        return
+    console = Console()
+    console.print(f"当前结论：{iv.answer_zh}；已判定 {iv.decided} 项，尚不能判定 {iv.undetermined} 项，还需 {iv.asked} 个提问")
+    for g in iv.groups:
+        title = f"{g.object}（{g.object_class_label}）" if g.object else f"尚未记录：{g.object_class_label}"
+        table = Table(title=title, expand=True, title_justify="left")
+        table.add_column("检查提问")
+        table.add_column("取值", no_wrap=True)
+        table.add_column("可判定", no_wrap=True)
+        for q in g.questions:
+            kind = {"boolean": "是/否", "device": "已设置？有效？", "relation": "对象编号", None: ""}.get(q.kind, q.unit or "、".join(q.allowed))
+            table.add_row(q.question, kind, "\n".join(c.split("/", 1)[1] for c in q.decides))
         console.print(table)
 
 

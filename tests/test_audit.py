@@ -79,14 +79,17 @@ def named(problems: list[Problem], level: str = "fail") -> set[str]:
 
 OFFICIAL = {"gongmao-2023": 64, "gongmao-2017": 59, "huagong-2017": 20, "yanhua-2017": 20, "chengzhen-ranqi-2023": 22,
             "fangwu-2024": 53, "dianli-2026": 49}
+# standards only partly in the sources: items in the text (the official count, where known, is larger)
+PARTIAL = {"fangwu-2022": (13, None)}
 
 
 def test_shipped_kb_audit_runs():
     report = run_audit(REPO)
-    assert {s.id: s.counts.items_in_text for s in report.standards} == OFFICIAL
+    in_text = {**OFFICIAL, **{k: n for k, (n, _) in PARTIAL.items()}}
+    assert {s.id: s.counts.items_in_text for s in report.standards} == in_text
     for std in report.standards:
-        assert std.counts.official_count == OFFICIAL[std.id]
-        assert sum(len(a.items) for a in std.articles) == OFFICIAL[std.id]
+        assert std.counts.official_count == (PARTIAL[std.id][1] if std.id in PARTIAL else OFFICIAL[std.id])
+        assert sum(len(a.items) for a in std.articles) == in_text[std.id]
     assert AuditReport.model_validate_json(to_json(report)) == report  # JSON round trip
 
 

@@ -133,3 +133,13 @@ def test_the_day_the_2023_standard_replaces_the_2017_one(engine):
     assert before.standards[0].date_assumption and "2018年1月1日" in before.standards[0].date_assumption
     assert any("假定" in n for n in before.notes)
     assert on.standards[0].date_assumption is None  # the 2023 date is in the sources
+
+
+@pytest.mark.parametrize("value", [1e-05, 2.5e-07, 5e-324, 1e16, 1.7e308, 0.0, 12.5])
+def test_numbers_in_exponent_form_reach_durable(engine, reference_engine, value):
+    """rete.c's JSON reader fails (error 204) on 1e-05 - an exponent without a decimal point - which json.dumps
+    writes for any float below 1e-4 or from 1e16 (found by hypothesis); facts are handed to it as 1.0e-05."""
+    insp = {"date": "2026-11-20", "enterprise": {"name": "某钢铁公司", "industries": ["冶金"]},
+            "objects": [{"ref": "值班室", "class": "ActivityRoom", "properties": {"distanceToLiftingLimitBoundary": value}}]}
+    durable, reference = engine.determine(insp, today=TODAY), reference_engine.determine(insp, today=TODAY)
+    assert [(i.pinpoint, i.verdict) for i in durable.items] == [(i.pinpoint, i.verdict) for i in reference.items]
