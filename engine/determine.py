@@ -38,6 +38,8 @@ def article_and_item(kb: CompiledKB, prov: Provision) -> tuple[str | None, str |
         return None, None
     if prov.article:
         parent = onto.provisions[prov.article]
+        if parent.kind == "table":  # a row: 表1 第2行
+            return parent.ordinal, f"第{prov.number}行"
         if parent.kind in ("item", "criterion"):  # a sub-item: 第五条（四） 1.
             above, parent_item = article_and_item(kb, parent)
             return f"{above or ''}{parent_item or ''}", prov.ordinal
@@ -258,8 +260,12 @@ def _criterion(kb, insp, prov: Provision, holds, refuted, derived) -> CriterionR
 def _finding(kb, insp, b: Branch, subject: Obj, h: Holds, derived) -> Finding:
     onto = kb.ontology
     evidence: list[Evidence] = []
-    for c in b.conditions:
-        evidence.extend(_evidence_for(kb, insp, subject, c))
+    seen: set[tuple[str, str]] = set()
+    for c in b.conditions:  # a property two conditions test (a table row's range) is one piece of evidence
+        for e in _evidence_for(kb, insp, subject, c):
+            if (e.object, e.property) not in seen:
+                seen.add((e.object, e.property))
+                evidence.append(e)
     fired: list[FiredRule] = []
     cites = [citation(kb, b.criterion, "判定情形")]
     if b.subitem:

@@ -282,9 +282,15 @@ def _table(doc_id: str, caption: tuple[int, str] | None, html_text: str, order: 
     """表N as a provision: the caption and header row; each data row a provision of its own (row1…).
     Cell text is unescaped (&lt; → <) and cells are joined by ｜."""
     number, title = caption if caption else (order, f"表{order}")
-    rows = [" ｜ ".join(html.unescape(c).strip() for c in CELL.findall(r)) for r in re.findall(r"<tr>(.*?)</tr>", html_text, re.S)]
-    head_is_th = "<th" in html_text.split("</tr>", 1)[0]
-    header, data = (rows[0], rows[1:]) if head_is_th and rows else ("", rows)
+    def rows(part: str) -> list[str]:
+        return [" ｜ ".join(html.unescape(c).strip() for c in CELL.findall(r)) for r in re.findall(r"<tr>(.*?)</tr>", part, re.S)]
+
+    if (head := re.search(r"<thead>(.*?)</thead>", html_text, re.S)) is not None:  # every header row, however many
+        header, data = "\n".join(rows(head[1])), rows(html_text[head.end():])
+    else:
+        everything = rows(html_text)
+        head_is_th = "<th" in html_text.split("</tr>", 1)[0]
+        header, data = (everything[0], everything[1:]) if head_is_th and everything else ("", everything)
     table = Item(f"{doc_id}/table{number}", number, f"表{number}", f"{title}\n{header}".strip())
     for k, row in enumerate(data, start=1):
         table.subitems.append(Item(f"{table.pinpoint}/row{k}", k, f"表{number}第{k}行", row))

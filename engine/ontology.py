@@ -62,6 +62,7 @@ class Sector:
     label: str
     kind: str  # industry | regime | other
     sector: str | None = None  # for an other regime: the sector whose standard judges it (hk:regimeSector)
+    synonyms: tuple[str, ...] = ()  # hk:synonym: other names an inspector may declare it by (突出矿井)
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ def load_ontology(root: Path) -> Ontology:
     )
     onto.class_aliases = _aliases({c.name: (c.label, *c.synonyms) for c in classes.values()}, "class", problems)
     onto.property_aliases = _aliases({p.name: (p.label, *p.synonyms) for p in properties.values()}, "property", problems)
-    onto.sector_aliases = _aliases({s.name: (s.label,) for s in sectors.values()}, "sector", problems)
+    onto.sector_aliases = _aliases({s.name: (s.label, *s.synonyms) for s in sectors.values()}, "sector", problems)
     if problems:
         raise OntologyError(problems)
     return onto
@@ -337,7 +338,8 @@ def _sectors(g: Graph) -> dict[str, Sector]:
     for cls, kind in kinds.items():
         for s in g.subjects(RDF.type, cls):
             target = g.value(s, HK.regimeSector)
-            out[local(s)] = Sector(local(s), _zh(g, s), kind, local(target) if target is not None else None)
+            out[local(s)] = Sector(local(s), _zh(g, s), kind, local(target) if target is not None else None,
+                                   tuple(sorted(str(o) for o in g.objects(s, HK.synonym))))
     return out
 
 
