@@ -35,6 +35,11 @@ UNITS: dict[str, tuple[str, float]] = {
     "‰": ("percent", 0.1), "ppm": ("ppm", 1.0), "μL/L": ("ppm", 1.0),
     "V": ("voltage", 1.0), "kV": ("voltage", 1e3), "N": ("force", 1.0), "kN": ("force", 1e3),
     "套": ("sets", 1.0), "空气=1": ("relative density", 1.0),
+    # 煤矿: outputs and capacities in 万吨, gas quantities per minute or per tonne, drilling indicators (表5—表7)
+    "万t": ("mass", 1e7), "万t/a": ("mass per year", 1.0), "m3/min": ("volume flow", 1.0), "L/min": ("volume flow", 1e-3),
+    "m3/t": ("gas content", 1.0), "kg/m": ("mass per length", 1.0), "L/m": ("volume per length", 1.0),
+    "mL/(g·min^1/2)": ("desorption index", 1.0), "m/d": ("rate of advance", 1.0), "kW·h": ("energy", 1.0),
+    "倍": ("ratio", 1.0), "台": ("units", 1.0), "家": ("organisations", 1.0), "月": ("months", 1.0),
 }
 BOOL_WORDS = {"是": True, "否": False, "有": True, "无": False}
 

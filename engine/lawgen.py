@@ -28,6 +28,10 @@ def iso_date(value) -> date | None:
     return date(int(m[1]), int(m[2]), int(m[3])) if m else None
 
 
+# a trailing parenthesised remark in English after a document number: "…（2026年修订）（as recorded by …)"
+DOC_NUMBER_NOTE = re.compile(r"\s*[（(][^（）()]*[A-Za-z]{3,}[^（）()]*[）)]\s*$")
+
+
 def source_graph(src: LegalSource, source_rel: str) -> Graph:
     g = Graph()
     g.bind("hk", HK)
@@ -38,7 +42,10 @@ def source_graph(src: LegalSource, source_rel: str) -> Graph:
     g.add((doc, HK.sourceFile, Literal(source_rel)))
     for key, prop in (("doc_number", HK.docNumber), ("issuer", HK.issuer), ("status", HK.status), ("verified", HK.provenance)):
         if src.meta.get(key):
-            g.add((doc, prop, Literal(str(src.meta[key]))))
+            value = str(src.meta[key])
+            if key == "doc_number":  # the number as cited; a compiler's note on it stays in the source's front matter
+                value = DOC_NUMBER_NOTE.sub("", value)
+            g.add((doc, prop, Literal(value)))
     if d := iso_date(src.meta.get("effective")):
         # entry into force at 00:00 Beijing time; xsd:dateTime because OWL 2 (HermiT) has no xsd:date
         g.add((doc, HK.effectiveDate, Literal(f"{d.isoformat()}T00:00:00+08:00", datatype=XSD.dateTime)))

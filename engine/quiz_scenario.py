@@ -224,7 +224,8 @@ def domain(kb: CompiledKB, var: Var, conds: list[Condition], focus: Condition | 
         return [NOT_INSTALLED, WORKING, FAILED]
     if kind == "rel":
         return rel_domain(kb, name, conds, focus)
-    mine = [c for c in conds if variables(c) == [var]]
+    # thresholds inside an any: group count too (甲烷或者二氧化碳浓度超过3.0% is one group of two numbers)
+    mine = [leaf for c in conds for leaf in leaves(c) if variables(leaf) == [var]]
     return scalar_domain(kb.ontology.properties[name], mine, focus if focus in mine else None)
 
 
