@@ -15,6 +15,7 @@ from . import problems
 from .limits import BodySizeLimit
 from .routes import catalogue, determinations, quizzes
 from .routes import register as register_routes
+from .routes import matches
 
 KB_VERSION_HEADER = "X-Hazard-KB-Version"
 
@@ -59,6 +60,7 @@ def create_app(engine: Engine | None = None, isolate: bool = False, timeout: flo
     app.include_router(determinations.router)
     app.include_router(catalogue.router)
     app.include_router(quizzes.router)
+    app.include_router(matches.router)
     register_routes.install(app, open_at_startup=isolate)  # the served app migrates its database at start-up
     try:  # the audit route is optional until the audit module lands
         from .audit_routes import audit_router
