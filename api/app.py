@@ -16,6 +16,7 @@ from .limits import BodySizeLimit
 from .routes import catalogue, determinations, quizzes
 from .routes import register as register_routes
 from .routes import matches
+from . import web
 
 KB_VERSION_HEADER = "X-Hazard-KB-Version"
 
@@ -68,6 +69,7 @@ def create_app(engine: Engine | None = None, isolate: bool = False, timeout: flo
         pass
     else:
         app.include_router(audit_router)
+    web.install(app)  # the inspectors' web app under /app (not in the OpenAPI description)
 
     @app.get("/healthz", tags=["ops"], summary="liveness; also the ceiling in benchmarks")
     def healthz() -> dict:

@@ -38,10 +38,10 @@ class Checklist(BaseModel):
     groups: list[ChecklistGroup]
 
 
-def _asked(kb: CompiledKB, subject: str, cond: Condition) -> list[tuple[str, str]]:
+def asked(kb: CompiledKB, subject: str, cond: Condition) -> list[tuple[str, str]]:
     """(class asked about, property) pairs for one condition."""
     if cond.kind == "any":
-        return [x for alt in cond.alternatives for x in _asked(kb, subject, alt)]
+        return [x for alt in cond.alternatives for x in asked(kb, subject, alt)]
     out = []
     for ask in cond.asks:
         name = ask.split("(")[-1].rstrip(")")
@@ -65,7 +65,7 @@ def build_checklist(kb: CompiledKB, sectors: list[str], as_of: date, documents: 
                 continue
             for b in crit.branches:
                 for cond in b.conditions:
-                    for cls, prop in _asked(kb, b.subject, cond):
+                    for cls, prop in asked(kb, b.subject, cond):
                         group = groups.get(cls)
                         if group is None:
                             label = onto.classes[cls].label
