@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from .compiler import CompiledKB
 from .determine import citation
+from .ontology import pinpoint_order
 from .result import Citation
 
 
@@ -93,11 +94,23 @@ def criterion_view(kb: CompiledKB, pinpoint: str) -> CriterionView:
 
 def standard_view(kb: CompiledKB, doc_id: str) -> StandardView:
     onto = kb.ontology
+    # every criterion under what contains it, in document order: an article (第四条), a division of a notice
+    # (一、（一）), the article itself when it is a criterion as a whole (城镇燃气 第八条), or, for a notice that is
+    # one numbered list (化工 一、二、…), the document
+    groups: dict[str, list[str]] = {p.pinpoint: [] for p in sorted(
+        (p for p in onto.provisions.values() if p.doc == doc_id and p.kind in ("article", "division")),
+        key=lambda p: pinpoint_order(p.pinpoint))}  # articles without items too (第一条 purpose, 第二条 scope)
+    for prov in onto.criteria(doc_id):
+        whole_article = prov.article is None and prov.ordinal.startswith("第")
+        container = prov.article or (prov.pinpoint if whole_article else doc_id)
+        groups.setdefault(container, []).append(prov.pinpoint)
     articles = []
-    for art in sorted((p for p in onto.provisions.values() if p.kind == "article" and p.doc == doc_id), key=lambda p: p.number):
-        items = [criterion_view(kb, p.pinpoint) for p in onto.criteria(doc_id) if p.article == art.pinpoint]
-        articles.append(ArticleView(pinpoint=art.pinpoint, ordinal=art.ordinal, text=art.text, items=items,
-                                    applies_to=[onto.sectors[s].label for s in onto.applies_to.get(art.pinpoint, ())]))
+    for container, pins in sorted(groups.items(), key=lambda kv: pinpoint_order(kv[0]) if kv[0] != doc_id else ()):
+        head = onto.provisions.get(container)
+        articles.append(ArticleView(
+            pinpoint=container, ordinal=head.ordinal if head else "", text=head.text if head else "",
+            items=[criterion_view(kb, pin) for pin in pins],
+            applies_to=[onto.sectors[s].label for s in onto.applies_to.get(container, ())]))
     return StandardView(**_summary(kb, doc_id).model_dump(), articles=articles)
 
 

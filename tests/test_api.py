@@ -102,3 +102,12 @@ def test_every_error_status_is_documented_as_problem_json(client):
     for code in ("400", "413", "422", "503", "504"):
         assert "application/problem+json" in responses[code]["content"]
     assert "ProblemDetails" in spec["components"]["schemas"]
+
+
+def test_standard_view_lists_every_criterion(client, engine):
+    """Notice-style documents (化工 一、二、…; 工贸 2017 一、（一）1.) and whole-article criteria (城镇燃气 第八条) were
+    missing from GET /v1/standards/{id} (found by the web app's engineer)."""
+    for doc in ("huagong-2017", "gongmao-2017", "chengzhen-ranqi-2023", "fangwu-2024", "dianli-2026", "meikuang-2026"):
+        body = client.get(f"/v1/standards/{doc}").json()
+        listed = [i["citation"]["pinpoint"] for a in body["articles"] for i in a["items"]]
+        assert listed == [p.pinpoint for p in engine.kb.ontology.criteria(doc)], doc
