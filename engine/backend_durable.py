@@ -47,12 +47,52 @@ class _DurableJson:
     @staticmethod
     def dumps(obj, **kwargs) -> str:
         text = json.dumps(obj, **kwargs)
-        if "e" not in text and "E" not in text:
+        if not _has_bare_exponent(obj):  # the usual case, checked on the values: no text scan
             return text
         return _STRING_OR_BARE_EXPONENT.sub(lambda m: m[1] or f"{m[2]}.0{m[3]}", text)
 
 
+def _has_bare_exponent(obj) -> bool:
+    """Whether json.dumps would write some float of obj as 1e-05 (exponent, no point). Facts are flat dicts of
+    ~30 flags and values: one loop, recursing only into the rare list or dict."""
+    kind = type(obj)
+    if kind is float:
+        r = repr(obj)
+        return "e" in r and "." not in r
+    if kind is dict:
+        values = obj.values()
+    elif kind is list or kind is tuple:
+        values = obj
+    else:
+        return False
+    for v in values:
+        kind = type(v)
+        if kind is float:
+            r = repr(v)
+            if "e" in r and "." not in r:
+                return True
+        elif (kind is dict or kind is list or kind is tuple) and _has_bare_exponent(v):
+            return True
+    return False
+
+
 durable_engine.json = _DurableJson()
+
+
+class _NotHandled(MessageNotHandledException):
+    """Raised for every fact no rule is about (~100 per coal-mine determination); durable's own class serialises
+    the whole fact into its message on construction. Same class for `except`, message built only when read."""
+
+    def __init__(self, message):  # noqa: D107 - deliberately not calling the parent
+        Exception.__init__(self)
+        self._fact = message
+
+    @property
+    def message(self) -> str:
+        return f"Could not handle message: {json.dumps(self._fact, ensure_ascii=False)}"
+
+
+durable_engine.MessageNotHandledException = _NotHandled
 
 
 class _Host(durable_engine.Host):
