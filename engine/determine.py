@@ -118,6 +118,9 @@ def determine(kb: CompiledKB, insp: NormalizedInspection, records: list[Record],
     if not docs:
         sectors = "、".join(onto.sectors[s].label for s in insp.sectors)
         notes.append(f"本知识库中没有在 {insp.as_of.isoformat()} 有效且适用于（{sectors}）的判定标准")
+    for (ref, prop), sector in insp.filled.items():
+        notes.append(f"由申报的“{onto.sectors[sector].label}”得出：{ref} 的“{onto.properties[prop].label}”"
+                     f"为“{insp.objects[ref].values[prop] if not isinstance(insp.objects[ref].values[prop], bool) else ('是' if insp.objects[ref].values[prop] else '否')}”")
     for sector, refs in insp.inferred.items():
         notes.append(f"推断：{'、'.join(refs)} 表明企业属于“{onto.sectors[sector].label}”，已按该行业的标准判定；如不属实，请更正申报")
     for d in docs:

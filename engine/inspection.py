@@ -103,6 +103,7 @@ class NormalizedInspection:
     absent: tuple[str, ...]
     objects: dict[str, Obj]  # ref -> object, enterprise included
     inferred: dict[str, tuple[str, ...]] = field(default_factory=dict)  # sector -> refs of the objects showing it
+    filled: dict[tuple[str, str], str] = field(default_factory=dict)  # (ref, property) -> the declared sector it states
     _index: dict[str, list[Obj]] | None = None
 
     def by_class(self, kb: CompiledKB, cls: str) -> list[Obj]:
@@ -213,17 +214,57 @@ def normalize(kb: CompiledKB, data: InspectionIn | dict, today: date | None = No
     if problems:
         raise InspectionError(problems)
 
-    for obj in objects.values():
-        _flatten(kb, obj, objects)
     # an object can show the enterprise belongs to a sector it did not declare (a city-gas station)
     inferred: dict[str, list[str]] = {}
     for ref, obj in sorted(objects.items()):
         for sector in onto.classes[obj.cls].indicates:
             if sector not in sectors:
                 inferred.setdefault(sector, []).append(ref)
+    filled = _sectors_and_observations(onto, sectors, objects, raw_props, inferred)
+    for obj in objects.values():
+        _flatten(kb, obj, objects)
     as_of = data.date or today or date.today()
     return NormalizedInspection(as_of, data.enterprise.name, tuple(sorted({*sectors, *inferred})), tuple(sorted(set(absent))),
-                                dict(sorted(objects.items())), {k: tuple(v) for k, v in sorted(inferred.items())})
+                                dict(sorted(objects.items())), {k: tuple(v) for k, v in sorted(inferred.items())}, filled)
+
+
+def _sectors_and_observations(onto, sectors: list[str], objects: dict[str, Obj], raw_props, inferred) -> dict:
+    """A sector an observation states (hk:shownBy: the mine's 瓦斯等级 高瓦斯矿井 is the regime 高瓦斯矿井) is one fact in
+    two places: an observed value shows the sector (inferred if undeclared), a declared sector fills the value on
+    the objects it is observed on, and a declaration the observation contradicts is refused, naming both."""
+    declared = set(sectors)
+    filled: dict[tuple[str, str], str] = {}
+    problems: list[InputProblem] = []
+    by_prop: dict[str, list[tuple[str, Any]]] = {}
+    for s in onto.sectors.values():
+        for prop, value in s.shown_by:
+            by_prop.setdefault(prop, []).append((s.name, value))
+    for prop, shows in sorted(by_prop.items()):
+        observed_on = onto.properties[prop].observed_on
+        wanted = {v for s, v in shows if s in declared}
+        for ref, obj in sorted(objects.items()):
+            if not any(onto.is_a(obj.cls, c) for c in observed_on):
+                continue
+            label = onto.properties[prop].label
+            if prop in obj.values:
+                value = obj.values[prop]
+                for s, v in shows:
+                    if value == v and s not in declared:
+                        inferred.setdefault(s, []).append(ref)
+                if wanted and value not in wanted:
+                    names = "、".join(onto.sectors[s].label for s, v in shows if s in declared)
+                    problems.append(InputProblem((*raw_props[ref][0], prop), f"{label} is {value!r} but the enterprise is declared {names}",
+                                                 f"{'、'.join(map(str, sorted(wanted, key=str)))}, or correct the declared regimes"))
+            elif len(wanted) > 1:
+                names = "、".join(onto.sectors[s].label for s, v in shows if s in declared)
+                problems.append(InputProblem(("enterprise", "regimes"), f"{names} are declared, but {label} of {ref!r} can only be one of them",
+                                             "one of them"))
+            elif wanted:
+                obj.values[prop] = next(iter(wanted))
+                filled[(ref, prop)] = next(s for s, v in shows if s in declared)
+    if problems:
+        raise InspectionError(problems)
+    return filled
 
 
 def _class_name(onto, raw: str) -> str | None:

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 
@@ -63,6 +64,7 @@ class Sector:
     kind: str  # industry | regime | other
     sector: str | None = None  # for an other regime: the sector whose standard judges it (hk:regimeSector)
     synonyms: tuple[str, ...] = ()  # hk:synonym: other names an inspector may declare it by (突出矿井)
+    shown_by: tuple[tuple[str, Any], ...] = ()  # (property, value) an observation states it by (hk:shownBy)
 
 
 @dataclass(frozen=True)
@@ -338,8 +340,10 @@ def _sectors(g: Graph) -> dict[str, Sector]:
     for cls, kind in kinds.items():
         for s in g.subjects(RDF.type, cls):
             target = g.value(s, HK.regimeSector)
+            shown = tuple(sorted((local(g.value(b, HK.onProperty)), g.value(b, HK.hasValue).toPython())
+                                 for b in g.objects(s, HK.shownBy)))
             out[local(s)] = Sector(local(s), _zh(g, s), kind, local(target) if target is not None else None,
-                                   tuple(sorted(str(o) for o in g.objects(s, HK.synonym))))
+                                   tuple(sorted(str(o) for o in g.objects(s, HK.synonym))), shown)
     return out
 
 
