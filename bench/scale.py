@@ -101,6 +101,15 @@ def measure(root: Path, repeats: int, startups: int) -> dict:
         "煤矿 + 露天": checklist_size(["煤矿"], ["露天煤矿"]),
     }
 
+    # the guided interview of a 井工 high-gas mine before anything is recorded: only presence questions
+    try:
+        empty = engine.determine({"date": TODAY.isoformat(), "enterprise": {
+            "name": "-", "industries": ["煤矿"], "regimes": ["井工煤矿", "高瓦斯矿井"]}, "objects": []}, today=TODAY)
+        iv = next_questions(empty)
+        out["coal_interview_start"] = {"questions": iv.asked, "object_kinds": len(iv.groups)}
+    except Exception:  # noqa: BLE001 - no coal sectors in an old knowledge base
+        out["coal_interview_start"] = None
+
     if startups:
         from bench.api_bench import startup
 
@@ -146,9 +155,14 @@ def table(before: dict, after: dict) -> str:
             c = r["coal_checklist"].get(name)
             return f"{c['questions']} questions / {c['object_kinds']} object kinds" if c and c["questions"] else None
         lines.append(row(f"checklist {name}", cl))
+    start = after.get("coal_interview_start")
+    if start:
+        lines.append(f"| guided interview of a 井工 高瓦斯 mine, nothing recorded yet: questions (whether each kind of object exists) | — | "
+                     f"{start['questions']} |")
     coal = after["determinations"].get("high-gas-underground-coal-mine")
     if coal and "questions_left" in coal:
-        lines.append(f"| questions still asked after the coal fixture's observations (interview) | — | {coal['questions_left']} |")
+        lines.append(f"| guided interview after the high-gas mine fixture's observations ({coal['objects']} objects): questions left | — | "
+                     f"{coal['questions_left']} |")
     return "\n".join(lines)
 
 
