@@ -7,7 +7,8 @@ register in a temporary SQLite database).
   questions disappearing as answers come in, the violated items with their clause text, the printable record;
 - a register entry through close-out: saved record → entry → the enterprise's plan and application → the three
   confirmations by three different users (three browser contexts) → 销号;
-- the statistics page renders with data (SVG bars).
+- the statistics page renders with data (SVG bars);
+- a 隐患描述 typed at phone width, matched to candidate items, one adopted into the inspection and determined.
 
 Screenshots of the main pages (phone and desktop width) are written to $HAZARD_KB_SCREENSHOTS if set, else to a
 pytest temporary directory. Without chromium or playwright the module is skipped, unless HAZARD_KB_REQUIRE_BROWSER=1
@@ -298,6 +299,62 @@ def test_inspection_from_checklist_to_determination(browser, server, shots, tmp_
     desk.pdf(path=str(pdf), format="A4")
     assert pdf.stat().st_size > 20_000
     desk.context.close()
+    ctx.close()
+
+
+def test_a_description_matched_adopted_and_determined(browser, server, shots):
+    ctx = _context(browser, server, PHONE)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto("/app/inspect")
+    page.fill("#name", "某某机械制造有限公司")
+    page.fill("#date", "2026-11-20")
+    page.locator('#industries input[value="机械"]').check()
+    settled(page)
+    expect(page.locator("#g-PaintRoom")).to_contain_text("是否有")
+
+    # the finding in words: the candidates come, the interview is not redrawn for typing it
+    page.fill("#description", "使用油性油漆的喷漆车间内未设置可燃气体浓度监测报警装置")
+    page.click("#match")
+    settled(page)
+    result = page.locator("#match-result")
+    expect(result.locator(".cand")).to_have_count(3)
+    first = result.locator("#cand-1")
+    expect(first).to_contain_text("第七条（七）")
+    expect(first).to_contain_text("使用非水性漆的调漆间、喷漆室未设置固定式可燃气体浓度监测报警装置或者通风设施的")
+    expect(first).to_contain_text("按描述：构成重大事故隐患")
+    expect(first).to_contain_text("固定式可燃气体浓度监测报警装置：未设置")
+    expect(result.locator("#cand-2")).to_contain_text("还需查明")
+    # a step of the interview meanwhile keeps the candidates and the description
+    page.locator('#g-FuelGasMain button[value="absent:FuelGasMain"]').click()
+    settled(page)
+    expect(page.locator("#g-FuelGasMain")).to_contain_text("不涉及")
+    expect(result.locator(".cand")).to_have_count(3)
+    expect(page.locator("#description")).to_have_value("使用油性油漆的喷漆车间内未设置可燃气体浓度监测报警装置")
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1, overflow
+    page.evaluate("() => window.scrollBy(0, document.querySelector('#describe').getBoundingClientRect().top - 8)")
+    page.screenshot(path=str(shots / "match-phone.png"))
+
+    # 采用: the paint shop with what the sentence states goes into the inspection, the interview goes on from it
+    first.locator("button", has_text="采用").click()
+    settled(page)
+    expect(page.locator("#adopted")).to_contain_text("已采用 第七条（七）")
+    room = obj(page, "喷漆车间")
+    expect(room).to_be_visible()
+    expect(room.locator('.q[data-prop="usesNonWaterborneCoating"] input[value="true"]')).to_be_checked()
+    expect(room.locator('.q[data-prop="hasFlammableGasAlarm"] select')).to_have_value("none")
+    expect(page.locator("#answer")).to_have_text("是")
+    expect(page.locator("#g-FuelGasMain")).to_contain_text("不涉及")  # the step before the adoption is kept
+
+    page.click("#determine")
+    expect(page.locator("#verdict .a")).to_have_text("是")
+    hazards = page.locator("#hazards")
+    expect(hazards).to_contain_text("第七条（七）")
+    expect(hazards).to_contain_text("（七）使用非水性漆的调漆间、喷漆室未设置固定式可燃气体浓度监测报警装置或者通风设施的。")
+    expect(hazards).to_contain_text("喷漆车间")
+    assert not errors, errors
     ctx.close()
 
 

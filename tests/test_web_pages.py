@@ -1,6 +1,7 @@
 """The inspectors' web app (issue 8) through the ASGI app, without a browser: every page renders in Chinese,
 the interview shrinks as answers come in, a fixture round-trips through the form to the same determination,
-bad input is named field by field (never a 500), the register pages go through close-out with three users, the
+a 隐患描述 is matched to the candidates POST /v1/matches gives and 采用 merges what the text states into the
+draft (issue 10), bad input is named field by field (never a 500), the register pages go through close-out with three users, the
 statistics are drawn as SVG bars, and no page is in the OpenAPI description. tests/test_web_browser.py drives the
 same pages in Chromium."""
 
@@ -20,6 +21,8 @@ from test_register_common import CODE_A, CODE_B, VIOLATED, credit_code, make_wor
 
 ROOT = Path(__file__).resolve().parent.parent
 ALUMINIUM = ROOT / "fixtures" / "inspections" / "aluminium-deep-well-casting.yaml"
+PAINT = "使用油性油漆的喷漆车间内未设置可燃气体浓度监测报警装置"
+FURNACE = "5号压铸机配属铝液保温炉的炉底在生产时存在积水"
 ALUMINIUM_VIOLATED = ["第五条（一）", "第五条（二）", "第五条（六）", "第五条（七）", "第五条（十二）", "第十一条（六）", "第十三条（二）"]
 
 
@@ -239,6 +242,135 @@ def test_the_printable_inspection_record(client):
     assert "（十二）使用煤气（天然气）并强制送风的燃烧装置的燃气总管未设置压力监测报警装置" in t
     assert "法律责任" in t and 'no-print' in r.text
     assert "经核实不涉及：冶炼炉窑、熔融金属冶炼炉窑水冷元件" in t
+
+
+# ------------------------------------------------------------------------------------------------ 隐患描述 (matching)
+HX_MATCH = {"HX-Request": "true", "HX-Target": "match-result"}
+
+
+def _machinery(client) -> str:
+    return client.post("/app/inspect", data={"name": "某某机械制造有限公司", "date": "2026-11-20", "industries": "机械"}).text
+
+
+def _observed(page: str) -> dict[str, list[str]]:
+    """The observations a page's form carries (the objects' and the enterprise's values that are filled in)."""
+    return {k: v for k, v in form_data(page).items() if (k.startswith("o") and ".p." in k or k.startswith("e.p.")) and v != [""]}
+
+
+def test_a_description_is_matched_as_post_v1_matches_matches_it(client):
+    page = _machinery(client)
+    assert 'id="description"' in page and "匹配条款" in page and 'id="match-result"' in page
+    r = client.post("/app/inspect/match", data=form_data(page, description=FURNACE))
+    assert r.status_code == 200
+    # the candidates of the API for the same text, the enterprise's industry and the inspection date
+    api = client.post("/v1/matches", json={"text": FURNACE, "industries": ["机械"], "date": "2026-11-20"}).json()
+    assert re.findall(r'data-pinpoint="([^"]+)"', r.text) == [c["pinpoint"] for c in api["candidates"]]
+    top = api["candidates"][0]
+    assert top["pinpoint"] == "gongmao-2023/art7/item3" and top["verdict"] == "violated"
+    t = text(r.text)
+    assert "按行业 机械、2026-11-20 有效的标准中查找，候选条款 3 项" in t
+    assert "《工贸企业重大事故隐患判定标准》第七条（三）" in t and top["text"] in t and f"匹配度 {top['score']:.2f}" in t
+    assert "按描述：构成重大事故隐患" in t and "中华人民共和国应急管理部令第10号" in t
+    for o in top["observations"]:  # what was read, with the words it was read from
+        assert f"{o['label']}： {'是' if o['value'] is True else '、'.join(o['value'])}" in t, o
+        assert f'<q class="span">{html.escape(o["span"], quote=False)}</q>' in r.text
+    second = api["candidates"][1]
+    assert second["verdict"] == "undetermined" and second["questions"]
+    assert "还需查明" in t and all(q["question"] in t for q in second["questions"])  # the questions that would decide it
+    assert 'value="adopt:gongmao-2023/art7/item3"' in r.text
+    # the draft is carried: enterprise, industry, the description itself
+    assert 'value="某某机械制造有限公司"' in r.text and 'value="机械" checked' in r.text and f">{FURNACE}</textarea>" in r.text
+    # htmx asks for the result only (the interview is not redrawn), and the interview's own steps keep it
+    part = client.post("/app/inspect/match", data=form_data(page, description=FURNACE), headers=HX_MATCH)
+    assert part.status_code == 200 and "<html" not in part.text and "<form" not in part.text
+    assert re.findall(r'data-pinpoint="([^"]+)"', part.text) == [c["pinpoint"] for c in api["candidates"]]
+    step = client.post("/app/inspect", data=form_data(r.text), headers={"HX-Request": "true", "HX-Target": "interview"})
+    assert re.search(r'<div id="match-result"[^>]*hx-preserve="true"></div>', step.text)
+
+
+def test_adopting_a_candidate_puts_what_the_text_states_into_the_draft(client):
+    matched = client.post("/app/inspect/match", data=form_data(_machinery(client), description=PAINT)).text
+    assert re.findall(r'data-pinpoint="([^"]+)"', matched)[0] == "gongmao-2023/art7/item7"
+    page = client.post("/app/inspect", data=form_data(matched, action="adopt:gongmao-2023/art7/item7")).text
+    # the candidate's inspection and nothing else: one object, the two values the sentence states
+    fields = form_data(page)
+    assert fields["o0.ref"] == ["喷漆车间"] and fields["o0.cls"] == ["PaintRoom"] and "o1.cls" not in fields
+    assert _observed(page) == {"o0.p.usesNonWaterborneCoating": ["true"], "o0.p.hasFlammableGasAlarm": ["none"]}
+    api = client.post("/v1/matches", json={"text": PAINT, "industries": ["机械"], "date": "2026-11-20"}).json()["candidates"][0]
+    assert api["inspection"]["objects"] == [{"ref": "喷漆车间", "class": "PaintRoom", "properties": {
+        "usesNonWaterborneCoating": True, "hasFlammableGasAlarm": {"installed": False}}}]
+    t = text(page)
+    assert "已采用 第七条（七）" in t and "记录观测 2 项" in t and "新增" in t
+    assert "构成 <strong>1</strong> 项" in page  # the interview goes on from there, with the item already violated
+    # the normal determination: the item violated, on the evidence of the sentence
+    r = client.post("/app/inspect/result", data=form_data(page))
+    assert r.status_code == 200
+    t = text(r.text)
+    assert "是否构成重大事故隐患 是" in t and "《工贸企业重大事故隐患判定标准》 第七条（七）" in t
+    assert "（七）使用非水性漆的调漆间、喷漆室未设置固定式可燃气体浓度监测报警装置或者通风设施的。" in t
+    assert "喷漆车间 固定式可燃气体浓度监测报警装置 未设置" in t
+    # adopting again adds nothing
+    again = client.post("/app/inspect", data=form_data(page, action="adopt:gongmao-2023/art7/item7")).text
+    assert "o1.cls" not in form_data(again) and "没有新的观测" in text(again)
+
+
+def test_adopting_merges_into_the_objects_already_recorded_and_never_overwrites(client):
+    matched = client.post("/app/inspect/match", data=form_data(_machinery(client), description=FURNACE)).text
+    page = client.post("/app/inspect", data=form_data(matched, action="adopt:gongmao-2023/art7/item3")).text
+    fields = form_data(page)
+    assert [fields[f"o{i}.ref"][0] for i in range(2)] == ["炉底", "保温炉"] and "o2.cls" not in fields
+    assert _observed(page) == {"o0.p.inProductionWhenObserved": ["true"], "o0.p.waterAccumulated": ["true"],
+                               "o0.p.ofFoundryFurnace": ["保温炉"]}
+    assert "构成 <strong>1</strong> 项" in page
+    # the third candidate is about the same 保温炉: merged into it, not a second one
+    third = re.findall(r'value="adopt:([^"]+)"', page)
+    assert "gongmao-2023/art7/item2" in third
+    page = client.post("/app/inspect", data=form_data(page, action="adopt:gongmao-2023/art7/item2")).text
+    assert "o2.cls" not in form_data(page) and "保温炉 （铸造用保温炉，已有）" in text(page)
+    # a value the inspector recorded differently is kept, and the difference is said
+    water = field_of(page, "积水")
+    page = client.post("/app/inspect", data=form_data(page, **{water: "false"}, action="adopt:gongmao-2023/art7/item3")).text
+    assert form_data(page)[water] == ["false"]
+    assert "已记录的值未改动，请核对：炉底 存在积水 已填“否”，描述中为“是”" in text(page)
+    # a kind declared 不涉及 is no longer so when an object of it is adopted
+    page = client.post("/app/inspect", data=form_data(_machinery(client), action="absent:PaintRoom")).text
+    matched = client.post("/app/inspect/match", data=form_data(page, description=PAINT)).text
+    page = client.post("/app/inspect", data=form_data(matched, action="adopt:gongmao-2023/art7/item7")).text
+    assert 'name="absent" value="PaintRoom"' not in page and "已撤销“不涉及”：调漆间、喷漆室" in text(page)
+
+
+def test_a_bad_description_is_named_in_chinese_and_never_a_500(client):
+    page = _machinery(client)
+    for desc, message in (("", "隐患描述：请先填写看到的情况"), ("   ", "隐患描述：请先填写看到的情况"),
+                          ("隐" * 2001, "隐患描述：太长（最多 2000 个字，现有 2001 个字）")):
+        r = client.post("/app/inspect/match", data=form_data(page, description=desc))
+        assert r.status_code == 422 and message in text(r.text), desc[:5]
+        assert re.search(r'<textarea name="description"[^>]*aria-invalid=true', r.text)
+        part = client.post("/app/inspect/match", data=form_data(page, description=desc), headers=HX_MATCH)
+        assert part.status_code == 200 and message in text(part.text) and 'role="alert"' in part.text  # htmx swaps it
+    for changes, message in (({"industries": "冶金x"}, "行业：知识库中没有这个行业（您是不是要填：冶金）"),
+                             ({"date": "2026-13-45"}, "检查日期：日期格式应为 年-月-日"),
+                             ({"industries": [], "regimes": "涉氨制冷"}, "行业：选择专项领域时，请同时选择企业的行业")):
+        r = client.post("/app/inspect/match", data=form_data(page, description=PAINT, **changes))
+        assert r.status_code == 422 and message in text(r.text), changes
+    r = client.post("/app/inspect/match", data=form_data(page, description="下午开会讨论明年的预算"))
+    assert r.status_code == 200 and "没有找到与该描述相符的判定情形" in text(r.text) and "data-pinpoint" not in r.text
+    # 采用 without an industry: matched under the item's own sectors (said so), but not put into the inspection
+    bare = client.get("/app/inspect").text
+    matched = client.post("/app/inspect/match", data=form_data(bare, description=PAINT)).text
+    assert "未选择行业，在所有行业" in text(matched) and "未选择行业：判定时按条款的适用范围假定为" in text(matched)
+    pin = re.findall(r'value="adopt:([^"]+)"', matched)[0]
+    r = client.post("/app/inspect", data=form_data(matched, action=f"adopt:{pin}"))
+    assert r.status_code == 200 and "行业：采用前请先在“企业”中选择企业的行业（该条款适用于：" in text(r.text)
+    assert 'name="o0.ref"' not in r.text
+    # 采用 of an item that is not a candidate of the text (the text changed, or a forged button)
+    matched = client.post("/app/inspect/match", data=form_data(page, description=PAINT)).text
+    for changes in ({"action": "adopt:gongmao-2023/art12/item2"}, {"action": "adopt:gongmao-2023/art7/item7", "description": "速冻间内有12名作业人员"}):
+        r = client.post("/app/inspect", data=form_data(matched, **changes))
+        assert r.status_code == 200 and "隐患描述：所采用的条款不在本描述的匹配结果中" in text(r.text), changes
+        assert 'name="o0.ref"' not in r.text
+    r = client.post("/app/inspect", data=form_data(matched, action="adopt:gongmao-2023/art7/item7", description=""))
+    assert r.status_code == 200 and "隐患描述：请先填写看到的情况" in text(r.text) and 'name="o0.ref"' not in r.text
 
 
 # ------------------------------------------------------------------------------------------------ errors named

@@ -42,6 +42,7 @@ class Draft:
     ent_values: dict[str, Any] = field(default_factory=dict)
     absent: list[str] = field(default_factory=list)  # class names
     objects: list[DraftObject] = field(default_factory=list)
+    description: str = ""  # 隐患描述 typed for the matcher; not part of the inspection
 
     @property
     def started(self) -> bool:
@@ -126,7 +127,8 @@ def from_form(kb: CompiledKB, form) -> Draft:
     d = Draft(date=(form.get("date") or "").strip(), name=(form.get("name") or "").strip(),
               credit_code=(form.get("credit_code") or "").strip().upper(), region=(form.get("region") or "").strip(),
               industries=[x for x in form.getlist("industries") if x], regimes=[x for x in form.getlist("regimes") if x],
-              ent_values=_values(kb, form, "e.p."), absent=list(dict.fromkeys(x for x in form.getlist("absent") if x)))
+              ent_values=_values(kb, form, "e.p."), absent=list(dict.fromkeys(x for x in form.getlist("absent") if x)),
+              description=(form.get("description") or "").strip())
     indices = sorted({int(m.group(1)) for k in form.keys() if (m := re.fullmatch(r"o(\d+)\.cls", k))})[:MAX_OBJECTS]
     renamed = {}
     for i in indices:
@@ -222,6 +224,81 @@ def apply_action(kb: CompiledKB, d: Draft, action: str, form) -> str | None:
     if verb == "present":
         d.absent = [a for a in d.absent if a != arg]
     return None
+
+
+# ------------------------------------------------------------------------------------------------ 采用: a matched candidate
+@dataclass
+class Adoption:
+    """What adopting a candidate of the matcher changed in the draft, to be said on the page."""
+    pinpoint: str
+    cite: str  # 第七条（七）
+    objects: list[tuple[int, str, str, bool]] = field(default_factory=list)  # (index in the draft, ref, kind, new)
+    added: list[tuple[str, str, Any, str | None]] = field(default_factory=list)  # (ref, property label, value, unit)
+    kept: list[tuple[str, str, Any, Any, str | None]] = field(default_factory=list)  # (ref, label, recorded, described, unit)
+    present: list[str] = field(default_factory=list)  # kinds no longer declared 不涉及 (labels)
+
+
+def adopt(kb: CompiledKB, d: Draft, inspection: dict, pinpoint: str) -> Adoption:
+    """Merge a matched candidate's inspection (the objects and values the matcher read from the description, nothing
+    else) into the draft: an object of the same name and kind is the same object, values already recorded are kept
+    (a different described value is reported, not written over), a kind declared 不涉及 is no longer so when an object
+    of it is adopted. Values are read as the import reads them (engine coercion: units converted, lists for refs)."""
+    onto = kb.ontology
+    incoming = from_inspection(kb, {"enterprise": {"properties": (inspection.get("enterprise") or {}).get("properties") or {}},
+                                    "objects": inspection.get("objects") or []})
+    out = Adoption(pinpoint, short_pinpoint(kb, pinpoint))
+
+    def merge(ref: str, into: dict, values: dict, rename: dict[str, str]) -> None:
+        for name, v in values.items():
+            if isinstance(v, list):
+                v = [rename.get(r, r) for r in v]
+            prop = onto.properties[name]
+            if name not in into or into[name] is None:
+                into[name] = v
+                out.added.append((ref, prop.label, v, prop.unit))
+            elif _same(prop, into[name], v):
+                continue
+            else:
+                out.kept.append((ref, prop.label, into[name], v, prop.unit))
+
+    rename: dict[str, str] = {}
+    targets: list[DraftObject] = []
+    by_ref = {o.ref: o for o in d.objects}
+    for o in incoming.objects:
+        known = by_ref.get(o.ref)
+        if known is not None and known.cls in onto.classes and o.cls in onto.classes and onto.is_a(known.cls, o.cls):
+            targets.append(known)  # the same object (adopted before, or recorded under the same name)
+            continue
+        if len(d.objects) >= MAX_OBJECTS:
+            break
+        ref = o.ref
+        while ref in by_ref or ref == "enterprise":
+            ref += "′"
+        rename[o.ref] = ref
+        new = DraftObject(ref=ref, cls=o.cls)
+        d.objects.append(new)
+        by_ref[ref] = new
+        targets.append(new)
+        gone = [a for a in d.absent if o.cls in onto.classes and onto.is_a(o.cls, a)]
+        if gone:
+            d.absent = [a for a in d.absent if a not in gone]
+            out.present += [onto.classes[a].label if a in onto.classes else a for a in gone]
+    for o, target in zip(incoming.objects, targets):
+        merge(target.ref, target.values, o.values, rename)
+        out.objects.append((d.objects.index(target), target.ref, onto.classes[target.cls].label if target.cls in onto.classes else target.cls,
+                            target.ref in rename.values()))
+    merge("enterprise", d.ent_values, incoming.ent_values, rename)
+    return out
+
+
+def _same(prop, a: Any, b: Any) -> bool:
+    """Whether two values of a property say the same (False and {installed: false} for a device, refs in any order)."""
+    from hazard_kb.engine.inspection import _coerce
+
+    try:
+        return _coerce(prop, a) == _coerce(prop, b)
+    except ValueError:
+        return a == b
 
 
 # ------------------------------------------------------------------------------------------------ the page's view

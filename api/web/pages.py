@@ -1,7 +1,8 @@
 """The web app's pages under /app: thin handlers over the same engine and register calls as the JSON API.
 
 Determinations go the way POST /v1/records goes (the engine child process when the app is served, the
-in-process engine in tests); the interview asks engine.interview.next_questions what is still needed; the
+in-process engine in tests); the interview asks engine.interview.next_questions what is still needed; a 隐患描述
+goes through the matcher as POST /v1/matches does (matching.py) and 采用 merges its candidate into the draft; the
 register pages call the Register service with the user of the token kept in an HttpOnly cookie; statistics are
 register/stats.py's figures. No route here is in the OpenAPI description."""
 
@@ -45,6 +46,7 @@ from hazard_kb.register.service import PERMISSIONS, Actor, Register
 from ..routes.register import _engine_determine, get_register
 from . import present as pr
 from .interview import Draft, apply_action, build_view, from_form, from_inspection, today_iso
+from .matching import MAX_TEXT_CHARS, MatchView, adopt_candidate, adoptable, run_match
 
 log = logging.getLogger("hazard_kb.web")
 HERE = Path(__file__).parent
@@ -55,7 +57,8 @@ templates = Jinja2Templates(directory=HERE / "templates")
 env = templates.env
 env.globals.update(value_zh=pr.value_zh, ref_zh=pr.ref_zh, article_lead=pr.article_lead, statutes_zh=pr.statutes_zh, law_href=pr.law_href, anchor=pr.anchor, cite_short=pr.cite_short,
                    local_time=pr.local_time, day=pr.day, ANSWER_CLASS=pr.ANSWER_CLASS, VERDICT_CLASS=pr.VERDICT_CLASS,
-                   STATUS_CLASS=pr.STATUS_CLASS, ROLE_ZH=ROLE_ZH, version=__version__, legend=pr.legend)
+                   STATUS_CLASS=pr.STATUS_CLASS, ROLE_ZH=ROLE_ZH, version=__version__, legend=pr.legend, adoptable=adoptable,
+                   MAX_DESCRIPTION=MAX_TEXT_CHARS)
 
 
 class LoginRequired(Exception):
@@ -322,7 +325,8 @@ async def _form(request: Request):
 
 
 def _interview_page(request: Request, draft: Draft, problems=None, focus: str | None = None, status: int = 200,
-                    need_name: bool = False, add_choices: dict[str, str] | None = None) -> HTMLResponse:
+                    need_name: bool = False, add_choices: dict[str, str] | None = None,
+                    match: MatchView | None = None) -> HTMLResponse:
     kb = _kb(request)
     det = iv = checklist = None
     found: list[pr.FieldProblem] = list(problems or [])
@@ -339,7 +343,7 @@ def _interview_page(request: Request, draft: Draft, problems=None, focus: str | 
         except RegisterError:
             enterprises = []
     ctx = {"draft": draft, "view": view, "industries": industries, "regimes": regimes, "focus": focus, "who": who,
-           "enterprises": enterprises, "det": det, "today": today_iso()}
+           "enterprises": enterprises, "det": det, "today": today_iso(), "match": match}
     partial = request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "interview"
     return render(request, "_interview.html" if partial else "inspect.html", ctx, status)
 
@@ -357,6 +361,7 @@ async def inspect_step(request: Request):
     action = form.get("action") or ""
     focus = None
     problems: list[pr.FieldProblem] = []
+    match = None
     if action == "pick":
         code = form.get("pick") or ""
         who = _who(request)
@@ -368,10 +373,34 @@ async def inspect_step(request: Request):
                 draft.region = f"{ent.province}{ent.city}{ent.county}{ent.town}"
             except RegisterError as exc:
                 problems.append(pr.FieldProblem("pick", "登记册中的企业", pr.register_message(exc)))
+    elif action.startswith("adopt:"):  # 采用 a candidate of the 隐患描述 box
+        match = await run_in_threadpool(adopt_candidate, kb, draft, action[len("adopt:"):], _determine_one(request))
     elif action:
         focus = apply_action(kb, draft, action, form)
     adds = {k[4:]: str(form.get(k)) for k in form.keys() if k.startswith("add.")}
-    return await run_in_threadpool(_interview_page, request, draft, problems, focus, 200, False, adds)
+    return await run_in_threadpool(_interview_page, request, draft, problems, focus, 200, False, adds, match)
+
+
+def _determine_one(request: Request) -> Callable[[dict], dict]:
+    """The engine as POST /v1/matches runs it: the child process when served, in-process otherwise."""
+    determine, _, _ = _engine_determine(request)
+    return lambda inspection: determine(inspection, None)
+
+
+@router.post("/inspect/match")
+async def inspect_match(request: Request):
+    """隐患描述 → candidate items (the matcher's own path, as POST /v1/matches). htmx asks for the result only; without
+    script the whole page comes back with it."""
+    form = await _form(request)
+    kb = _kb(request)
+    draft = from_form(kb, form)
+
+    def work():
+        match = run_match(kb, draft, _determine_one(request))
+        if request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "match-result":
+            return render(request, "_match_result.html", {"match": match})  # 200: htmx swaps it, problems included
+        return _interview_page(request, draft, status=422 if match.problems else 200, match=match)
+    return await run_in_threadpool(work)
 
 
 class _PlainYaml(yaml.SafeLoader):
