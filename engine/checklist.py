@@ -45,11 +45,12 @@ def asked(kb: CompiledKB, subject: str, cond: Condition) -> list[tuple[str, str]
     out = []
     for ask in cond.asks:
         name = ask.split("(")[-1].rstrip(")")
+        cls = subject
         if "." in name:
-            rel, prop = name.split(".", 1)
-            out.append((kb.ontology.properties[rel].target, prop))
-        else:
-            out.append((subject, name))
+            rel, name = name.split(".", 1)
+            cls = kb.ontology.properties[rel].target
+        # a ratio the engine computes is asked as the two figures it comes from
+        out.extend((cls, part) for part in (kb.ontology.properties[name].ratio_of or (name,)))
     return out
 
 

@@ -118,6 +118,11 @@ def determine(kb: CompiledKB, insp: NormalizedInspection, records: list[Record],
     if not docs:
         sectors = "、".join(onto.sectors[s].label for s in insp.sectors)
         notes.append(f"本知识库中没有在 {insp.as_of.isoformat()} 有效且适用于（{sectors}）的判定标准")
+    for (ref, prop), (num, den) in insp.computed.items():
+        p = onto.properties[prop]
+        notes.append(f"计算：{ref} 的“{p.label}”= {onto.properties[num].label} ÷ {onto.properties[den].label}"
+                     f"{' × 100' if p.ratio_scale == 100 else (' × 1000' if p.ratio_scale == 1000 else '')}"
+                     f" = {insp.objects[ref].values[prop]}{p.unit or ''}")
     for (ref, prop), sector in insp.filled.items():
         notes.append(f"由申报的“{onto.sectors[sector].label}”得出：{ref} 的“{onto.properties[prop].label}”"
                      f"为“{insp.objects[ref].values[prop] if not isinstance(insp.objects[ref].values[prop], bool) else ('是' if insp.objects[ref].values[prop] else '否')}”")
@@ -300,6 +305,11 @@ def _evidence_for(kb, insp, obj: Obj, c: Condition) -> list[Evidence]:
         prop = onto.properties[name]
         out.append(Evidence.model_construct(object=obj.ref, object_class=onto.classes[obj.cls].label, property=name, label=prop.label,
                             value=list(obj.values[name]) if prop.kind == "relation" else obj.values[name], unit=prop.unit))
+        for part in prop.ratio_of or ():  # a computed ratio: the figures it comes from are the evidence too
+            if part in obj.values:
+                pp = onto.properties[part]
+                out.append(Evidence.model_construct(object=obj.ref, object_class=onto.classes[obj.cls].label, property=part,
+                                                    label=pp.label, value=obj.values[part], unit=pp.unit))
         if prop.kind == "relation" and c.kind in ("list", "field") and "." in (c.asks[-1] if c.asks else ""):
             second = c.asks[-1].split(".", 1)[1]
             for t in obj.values[name]:
@@ -343,11 +353,21 @@ def _questions(kb, insp, obj: Obj, c: Condition, derived) -> list[Question]:
             second = c.asks[-1].split(".", 1)[1]
             return [_question(kb, insp.objects[t], second, insp) for t in obj.values[rel]
                     if second not in insp.objects[t].values]
-        return [_question(kb, obj, name, insp)]
+        return _asked_for(kb, obj, name, insp)
     # list: through a relation
     rel, second = c.asks[0], c.asks[1].split(".", 1)[1]
     if c.field in f or f.get(c.count_field) == 0:
         return []
     if c.count_field not in f:
         return [_question(kb, obj, rel, insp)]
-    return [_question(kb, insp.objects[t], second, insp) for t in obj.values[rel] if second not in insp.objects[t].values]
+    return [q for t in obj.values[rel] if second not in insp.objects[t].values
+            for q in _asked_for(kb, insp.objects[t], second, insp)]
+
+
+def _asked_for(kb, obj: Obj, prop_name: str, insp) -> list[Question]:
+    """The question for a missing observation; for a ratio the engine computes (产量占核定生产能力的百分比), the
+    figures it is computed from that are still missing."""
+    ratio_of = kb.ontology.properties[prop_name].ratio_of
+    if ratio_of:
+        return [_question(kb, obj, part, insp) for part in ratio_of if part not in obj.values]
+    return [_question(kb, obj, prop_name, insp)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from fractions import Fraction
 from datetime import date
 from datetime import date as Date
 from typing import Any
@@ -104,6 +105,7 @@ class NormalizedInspection:
     objects: dict[str, Obj]  # ref -> object, enterprise included
     inferred: dict[str, tuple[str, ...]] = field(default_factory=dict)  # sector -> refs of the objects showing it
     filled: dict[tuple[str, str], str] = field(default_factory=dict)  # (ref, property) -> the declared sector it states
+    computed: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # (ref, ratio) -> its two figures
     _index: dict[str, list[Obj]] | None = None
 
     def by_class(self, kb: CompiledKB, cls: str) -> list[Obj]:
@@ -221,11 +223,52 @@ def normalize(kb: CompiledKB, data: InspectionIn | dict, today: date | None = No
             if sector not in sectors:
                 inferred.setdefault(sector, []).append(ref)
     filled = _sectors_and_observations(onto, sectors, objects, raw_props, inferred)
+    computed = _ratios(onto, objects, raw_props)
     for obj in objects.values():
         _flatten(kb, obj, objects)
     as_of = data.date or today or date.today()
     return NormalizedInspection(as_of, data.enterprise.name, tuple(sorted({*sectors, *inferred})), tuple(sorted(set(absent))),
-                                dict(sorted(objects.items())), {k: tuple(v) for k, v in sorted(inferred.items())}, filled)
+                                dict(sorted(objects.items())), {k: tuple(v) for k, v in sorted(inferred.items())}, filled,
+                                computed)
+
+
+def _key(onto, given: dict, prop: str) -> str:
+    """The key the input used for a property (its name or a Chinese label), for error locations."""
+    return next((k for k in given if onto.property_aliases.get(k, k) == prop), prop)
+
+
+def _ratios(onto, objects: dict[str, Obj], raw_props) -> dict[tuple[str, str], tuple[str, str]]:
+    """Ratios the law sets against another figure (全年产量超过核定生产能力的110%) computed from the two figures the
+    inspector recorded, exactly (fractions, rounded to 6 places); a ratio given directly is kept, and refused when the
+    figures say otherwise."""
+    ratios = [p for p in onto.properties.values() if p.ratio_of]
+    computed: dict[tuple[str, str], tuple[str, str]] = {}
+    problems: list[InputProblem] = []
+    for ref, obj in sorted(objects.items()):
+        for p in ratios:
+            num, den = p.ratio_of
+            if num not in obj.values or den not in obj.values:
+                continue
+            if not any(onto.is_a(obj.cls, c) for c in p.observed_on):
+                continue
+            if obj.values[den] == 0:
+                problems.append(InputProblem((*raw_props[ref][0], _key(onto, raw_props[ref][1], den)), f"{onto.properties[den].label} is 0, so "
+                                             f"{p.label} cannot be computed", "a number above 0"))
+                continue
+            value = float(round(Fraction(str(obj.values[num])) / Fraction(str(obj.values[den])) * p.ratio_scale, 6))
+            value = int(value) if value.is_integer() else value
+            given = obj.values.get(p.name)
+            if given is not None and abs(given - value) > max(0.005 * abs(value), 0.01):
+                problems.append(InputProblem((*raw_props[ref][0], _key(onto, raw_props[ref][1], p.name)), f"{p.label} is given as {given}, but "
+                                             f"{onto.properties[num].label} ÷ {onto.properties[den].label} gives {value}",
+                                             "leave it out (it is computed) or correct the figures"))
+                continue
+            if given is None:
+                obj.values[p.name] = value
+                computed[(ref, p.name)] = (num, den)
+    if problems:
+        raise InspectionError(problems)
+    return computed
 
 
 def _sectors_and_observations(onto, sectors: list[str], objects: dict[str, Obj], raw_props, inferred) -> dict:
@@ -253,7 +296,8 @@ def _sectors_and_observations(onto, sectors: list[str], objects: dict[str, Obj],
                         inferred.setdefault(s, []).append(ref)
                 if wanted and value not in wanted:
                     names = "、".join(onto.sectors[s].label for s, v in shows if s in declared)
-                    problems.append(InputProblem((*raw_props[ref][0], prop), f"{label} is {value!r} but the enterprise is declared {names}",
+                    problems.append(InputProblem((*raw_props[ref][0], _key(onto, raw_props[ref][1], prop)),
+                                                 f"{label} is {value!r} but the enterprise is declared {names}",
                                                  f"{'、'.join(map(str, sorted(wanted, key=str)))}, or correct the declared regimes"))
             elif len(wanted) > 1:
                 names = "、".join(onto.sectors[s].label for s, v in shows if s in declared)

@@ -55,6 +55,12 @@ class PropertyDef:
     target: str | None  # range class for relation / device
     synonyms: tuple[str, ...]
     source: str
+    ratio_of: tuple[str, str] | None = None  # (numerator, denominator): a ratio the engine computes from two figures
+
+    @property
+    def ratio_scale(self) -> int:
+        """100 for a percentage, 1000 for ‰, 1 for 倍."""
+        return {"%": 100, "‰": 1000}.get(self.unit or "", 1)
 
 
 @dataclass(frozen=True)
@@ -329,8 +335,24 @@ def _properties(g: Graph, classes: dict[str, ClassDef], defined_in, problems) ->
         label, question = _zh(g, node), _zh(g, node, HK.question)
         if not label or not question:
             problems.append(f"{where}: hk:{n} needs rdfs:label@zh and hk:question@zh")
+        num, den = g.value(node, HK.ratioNumerator), g.value(node, HK.ratioDenominator)
+        ratio_of = None
+        if (num is None) != (den is None):
+            problems.append(f"{where}: hk:{n} needs both hk:ratioNumerator and hk:ratioDenominator")
+        elif num is not None:
+            ratio_of = (local(num), local(den))
+            if kind != "number" or unit not in ("%", "‰", "倍"):
+                problems.append(f"{where}: hk:{n} is a ratio: it needs rdfs:range xsd:decimal and hk:unit %, ‰ or 倍")
         out[n] = PropertyDef(n, label, kind, unit, allowed, question, observed_on, target,
-                             _all_zh(g, node, HK.synonym), where)
+                             _all_zh(g, node, HK.synonym), where, ratio_of)
+    for n, p in out.items():  # the figures a ratio is computed from: numbers observed on the same objects
+        for part in p.ratio_of or ():
+            q = out.get(part)
+            if q is None or q.kind not in ("number", "integer"):
+                problems.append(f"{p.source}: hk:{n} is a ratio of hk:{part}, which is not a numeric observation")
+            elif not all(set(classes[c].ancestors) & set(q.observed_on) for c in p.observed_on if c in classes):
+                problems.append(f"{p.source}: hk:{n} is observed on {', '.join(p.observed_on)} but hk:{part} only on "
+                                f"{', '.join(q.observed_on)}")
     return out
 
 
