@@ -196,16 +196,22 @@ def rename(page: Page, old: str, new: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ scenarios
-def test_inspection_from_checklist_to_determination(browser, server, shots, tmp_path):
+def _new_inspection(browser, server, enterprise: str, day: str, industry: str):
+    """A phone-width page on 检查 with the enterprise, date and industry filled in; JavaScript errors are collected."""
     ctx = _context(browser, server, PHONE)
     page = ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto("/app/inspect")
-    page.fill("#name", "某某铝业有限公司")
-    page.fill("#date", "2026-11-26")
-    page.locator('#industries input[value="有色"]').check()
+    page.fill("#name", enterprise)
+    page.fill("#date", day)
+    page.locator(f'#industries input[value="{industry}"]').check()
     settled(page)
+    return ctx, page, errors
+
+
+def test_inspection_from_checklist_to_determination(browser, server, shots, tmp_path):
+    ctx, page, errors = _new_inspection(browser, server, "某某铝业有限公司", "2026-11-26", "有色")
     expect(page.locator("#checklist")).to_contain_text("检查清单")
     expect(page.locator("#g-SixKindGatheringPlace")).to_contain_text("是否有")
     asked_at_start = int(page.locator("#asked").inner_text())
@@ -303,15 +309,7 @@ def test_inspection_from_checklist_to_determination(browser, server, shots, tmp_
 
 
 def test_a_description_matched_adopted_and_determined(browser, server, shots):
-    ctx = _context(browser, server, PHONE)
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto("/app/inspect")
-    page.fill("#name", "某某机械制造有限公司")
-    page.fill("#date", "2026-11-20")
-    page.locator('#industries input[value="机械"]').check()
-    settled(page)
+    ctx, page, errors = _new_inspection(browser, server, "某某机械制造有限公司", "2026-11-20", "机械")
     expect(page.locator("#g-PaintRoom")).to_contain_text("是否有")
 
     # the finding in words: the candidates come, the interview is not redrawn for typing it
