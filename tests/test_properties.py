@@ -154,7 +154,24 @@ def _properties(draw, v: Vocab, cls: str, refs_by_class: dict[str, list[str]], m
             out[key] = chosen[0] if len(chosen) == 1 and draw(st.booleans()) else chosen
         else:
             out[key] = _value(draw, prop)
-    return out
+    return _consistent_ratios(onto, out)
+
+
+def _consistent_ratios(onto, props: dict) -> dict:
+    """A valid inspection gives a computed ratio (hk:ratioNumerator) either as its two figures or directly, and
+    never divides by 0: both are refused by design, with a clear error, and tested in tests/test_ratios.py."""
+    by_name = {onto.property_aliases.get(k, k): k for k in props}
+    for name, prop in onto.properties.items():
+        if not prop.ratio_of:
+            continue
+        num, den = (by_name.get(part) for part in prop.ratio_of)
+        if den is not None:
+            value = props[den]
+            if value == 0 or (isinstance(value, dict) and value.get("value") == 0):
+                props[den] = 1
+        if num is not None and den is not None and props[num] is not None and props[den] is not None:
+            props.pop(by_name.get(name, name), None)
+    return props
 
 
 @st.composite
