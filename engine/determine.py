@@ -84,7 +84,12 @@ def documents_in_force(kb: CompiledKB, insp: NormalizedInspection) -> list[str]:
 
 
 def applicable(kb: CompiledKB, insp: NormalizedInspection, pinpoint: str) -> bool:
-    return kb.ontology.applies(pinpoint, insp.sectors)
+    """Whether an item applies to this enterprise; asked ~800 times per determination from four places (routing,
+    applied standards, each item, deferrals), so answered once per item and inspection."""
+    known = insp.applicable
+    if pinpoint not in known:
+        known[pinpoint] = kb.ontology.applies(pinpoint, insp.sectors)
+    return known[pinpoint]
 
 
 def applied_documents(kb: CompiledKB, insp: NormalizedInspection) -> list[str]:

@@ -107,6 +107,7 @@ class NormalizedInspection:
     filled: dict[tuple[str, str], str] = field(default_factory=dict)  # (ref, property) -> the declared sector it states
     computed: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # (ref, ratio) -> its two figures
     _index: dict[str, list[Obj]] | None = None
+    applicable: dict[str, bool] = field(default_factory=dict)  # pinpoint -> applies to these sectors (filled lazily)
 
     def by_class(self, kb: CompiledKB, cls: str) -> list[Obj]:
         """Objects of a class or its subclasses, in ref order (indexed once per inspection)."""
