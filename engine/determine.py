@@ -16,7 +16,7 @@ from .inspection import Obj, NormalizedInspection
 from .ontology import Provision, pinpoint_order
 from .records import Derived, Holds, Record, Refuted
 from .result import (ANSWER_ZH, VERDICT_ZH, AppliedDocument, Citation, CriterionResult, Deferral, Determination,
-                     Evidence, Finding, FiredRule, Question, Refutation)
+                     Evidence, Finding, FiredRule, Question, Refutation, construct)
 
 
 _citations: dict[tuple[str, str, str | None], Citation] = {}
@@ -54,7 +54,7 @@ def _citation(kb: CompiledKB, pinpoint: str, role: str | None) -> Citation:
     prov = onto.provisions[pinpoint]
     doc = onto.documents[prov.doc]
     article, item = article_and_item(kb, prov)
-    return Citation.model_construct(pinpoint=pinpoint, document=book_title(doc.title), doc_number=doc.doc_number,
+    return construct(Citation, pinpoint=pinpoint, document=book_title(doc.title), doc_number=doc.doc_number,
                                     article=article, item=item, text=prov.text, role=role)
 
 
@@ -153,7 +153,7 @@ def determine(kb: CompiledKB, insp: NormalizedInspection, records: list[Record],
                 if pin not in seen and pin in onto.provisions:
                     seen.add(pin)
                     consequences.append(citation(kb, pin, "法律依据与法律责任"))
-    return Determination.model_construct(
+    return construct(Determination,
         kb_version=kb.version, engine=engine, as_of=insp.as_of, enterprise=insp.enterprise_name,
         sectors=[onto.sectors[s].label for s in sorted(insp.sectors, key=lambda s: (onto.sectors[s].kind != "industry", s))],
         answer=answer, answer_zh=ANSWER_ZH[answer],
@@ -173,7 +173,7 @@ def _applied(kb: CompiledKB, doc_id: str, items: list[CriterionResult]) -> Appli
     mine = [i for i in items if i.standard == doc_id]
     hazards = [i for i in mine if i.verdict == "violated"]
     undetermined = [i for i in mine if i.verdict == "undetermined"]
-    return AppliedDocument.model_construct(
+    return construct(AppliedDocument,
         id=d.id, title=d.title, doc_number=d.doc_number, effective=d.effective, in_force_from=d.in_force_from,
         date_assumption=d.date_assumption if d.effective is None else None, status=d.status, provenance=d.provenance,
         answer=_answer(hazards, undetermined, [doc_id], bool(d.text_incomplete)), hazards=[h.pinpoint for h in hazards],
@@ -209,7 +209,7 @@ def _deferrals(kb: CompiledKB, insp: NormalizedInspection, docs: list[str]) -> l
                     who = onto.sectors[sector].label if sector else label
                     note = (f"涉及{label}方面的重大事故隐患另有规定：《{onto.documents[governing].title}》适用于{who}单位；"
                             f"企业未申报该行业，本次未按其判定。如企业属于{who}单位，请申报后判定。")
-                out.append(Deferral.model_construct(
+                out.append(construct(Deferral,
                     object=obj.ref, object_class=onto.classes[obj.cls].label, regimes=[label],
                     basis=citation(kb, pin, "另有规定的，适用其规定"), standard=governing, applied=applied, note=note))
     return out
@@ -224,10 +224,10 @@ def _criterion(kb, insp, prov: Provision, holds, refuted, derived) -> CriterionR
     crit = kb.criteria.get(prov.pinpoint)
     if not applicable(kb, insp, prov.pinpoint):
         sectors = "、".join(onto.sectors[s].label for s in onto.applicability(prov.pinpoint))
-        return CriterionResult.model_construct(**base, verdict="not_applicable", verdict_zh=VERDICT_ZH["not_applicable"],
+        return construct(CriterionResult, **base, verdict="not_applicable", verdict_zh=VERDICT_ZH["not_applicable"],
                                reason=f"适用于{sectors}；企业未申报该行业或领域")
     if crit is None:
-        return CriterionResult.model_construct(**base, verdict="undetermined", verdict_zh=VERDICT_ZH["undetermined"],
+        return construct(CriterionResult, **base, verdict="undetermined", verdict_zh=VERDICT_ZH["undetermined"],
                                reason="本条款尚未编码为规则，需人工判定")
 
     findings = []
@@ -235,7 +235,7 @@ def _criterion(kb, insp, prov: Provision, holds, refuted, derived) -> CriterionR
         for h in sorted(holds.get(b.rule_id, []), key=lambda h: h.ref):
             findings.append(_finding(kb, insp, b, insp.objects[h.ref], h, derived))
     if findings:
-        return CriterionResult.model_construct(**base, verdict="violated", verdict_zh=VERDICT_ZH["violated"], findings=findings)
+        return construct(CriterionResult, **base, verdict="violated", verdict_zh=VERDICT_ZH["violated"], findings=findings)
 
     missing: dict[tuple, Question] = {}
     because: list[Refutation] = []
@@ -247,7 +247,7 @@ def _criterion(kb, insp, prov: Provision, holds, refuted, derived) -> CriterionR
                 continue
             all_absent = False
             cls = onto.classes[b.subject]
-            missing.setdefault((None, b.subject, None), Question.model_construct(
+            missing.setdefault((None, b.subject, None), construct(Question,
                 object=None, object_class=b.subject, object_class_label=cls.label, property=None, label=cls.label,
                 question=f"企业是否有{cls.label}？如有，请逐一列出并观察；如确认没有，请声明不涉及。", kind="presence"))
             continue
@@ -255,19 +255,19 @@ def _criterion(kb, insp, prov: Provision, holds, refuted, derived) -> CriterionR
         for s in subjects:
             refuting = next((c for c in b.conditions if (c.key, s.ref) in refuted), None)
             if refuting is not None:
-                because.append(Refutation.model_construct(branch=b.branch, subject=s.ref, condition=refuting.text,
+                because.append(construct(Refutation, branch=b.branch, subject=s.ref, condition=refuting.text,
                                           evidence=_evidence_for(kb, insp, s, refuting)))
                 continue
             for c in b.conditions:
                 for q in _questions(kb, insp, s, c, derived):
                     missing.setdefault((q.object, q.object_class, q.property), q)
     if missing:
-        return CriterionResult.model_construct(**base, verdict="undetermined", verdict_zh=VERDICT_ZH["undetermined"],
+        return construct(CriterionResult, **base, verdict="undetermined", verdict_zh=VERDICT_ZH["undetermined"],
                                missing=list(missing.values()), not_violated_because=because)
     if all_absent:
-        return CriterionResult.model_construct(**base, verdict="not_applicable", verdict_zh=VERDICT_ZH["not_applicable"],
+        return construct(CriterionResult, **base, verdict="not_applicable", verdict_zh=VERDICT_ZH["not_applicable"],
                                reason="经确认不存在本项所涉对象（不涉及）")
-    return CriterionResult.model_construct(**base, verdict="not_violated", verdict_zh=VERDICT_ZH["not_violated"], not_violated_because=because)
+    return construct(CriterionResult, **base, verdict="not_violated", verdict_zh=VERDICT_ZH["not_violated"], not_violated_because=because)
 
 
 def _finding(kb, insp, b: Branch, subject: Obj, h: Holds, derived) -> Finding:
@@ -287,14 +287,14 @@ def _finding(kb, insp, b: Branch, subject: Obj, h: Holds, derived) -> Finding:
         cites.append(citation(kb, b.table_row, "判定情形所引表格中适用的一行"))
     for rule_id, device in h.chain:
         d = next(x for x in kb.derivations[device] if x.rule_id == rule_id)
-        fired.append(FiredRule.model_construct(rule=rule_id, kind="derivation", cites=list(d.cites)))
+        fired.append(construct(FiredRule, rule=rule_id, kind="derivation", cites=list(d.cites)))
         for pin in d.cites:
             if all(ci.pinpoint != pin for ci in cites):
                 cites.append(citation(kb, pin, "失效或者无效均判定为重大事故隐患"))
-    fired.append(FiredRule.model_construct(rule=b.rule_id, kind="criterion", cites=list(b.cites)))
+    fired.append(construct(FiredRule, rule=b.rule_id, kind="criterion", cites=list(b.cites)))
     if b.basis:
         cites.append(citation(kb, b.basis, "判定情形细化（解读），作为执行口径"))
-    return Finding.model_construct(branch=b.branch, subject=subject.ref, subject_class=onto.classes[subject.cls].label,
+    return construct(Finding, branch=b.branch, subject=subject.ref, subject_class=onto.classes[subject.cls].label,
                    quote=list(b.quotes), evidence=evidence, rules_fired=fired, cites=cites)
 
 
@@ -308,12 +308,12 @@ def _evidence_for(kb, insp, obj: Obj, c: Condition) -> list[Evidence]:
         if name not in obj.values:
             continue
         prop = onto.properties[name]
-        out.append(Evidence.model_construct(object=obj.ref, object_class=onto.classes[obj.cls].label, property=name, label=prop.label,
+        out.append(construct(Evidence, object=obj.ref, object_class=onto.classes[obj.cls].label, property=name, label=prop.label,
                             value=list(obj.values[name]) if prop.kind == "relation" else obj.values[name], unit=prop.unit))
         for part in prop.ratio_of or ():  # a computed ratio: the figures it comes from are the evidence too
             if part in obj.values:
                 pp = onto.properties[part]
-                out.append(Evidence.model_construct(object=obj.ref, object_class=onto.classes[obj.cls].label, property=part,
+                out.append(construct(Evidence, object=obj.ref, object_class=onto.classes[obj.cls].label, property=part,
                                                     label=pp.label, value=obj.values[part], unit=pp.unit))
         if prop.kind == "relation" and c.kind in ("list", "field") and "." in (c.asks[-1] if c.asks else ""):
             second = c.asks[-1].split(".", 1)[1]
@@ -322,7 +322,7 @@ def _evidence_for(kb, insp, obj: Obj, c: Condition) -> list[Evidence]:
                 if second in target.values:
                     p2 = onto.properties[second]
                     v = target.values[second]
-                    out.append(Evidence.model_construct(object=t, object_class=onto.classes[target.cls].label, property=second,
+                    out.append(construct(Evidence, object=t, object_class=onto.classes[target.cls].label, property=second,
                                         label=p2.label, value=list(v) if p2.kind == "relation" else v, unit=p2.unit))
     return out
 
@@ -330,7 +330,7 @@ def _evidence_for(kb, insp, obj: Obj, c: Condition) -> list[Evidence]:
 def _question(kb, obj: Obj, prop_name: str, insp) -> Question:
     onto = kb.ontology
     prop = onto.properties[prop_name]
-    return Question.model_construct(object=obj.ref, object_class=obj.cls, object_class_label=onto.classes[obj.cls].label,
+    return construct(Question, object=obj.ref, object_class=obj.cls, object_class_label=onto.classes[obj.cls].label,
                     property=prop_name, label=prop.label, question=prop.question, kind=prop.kind, unit=prop.unit,
                     allowed=list(prop.allowed))
 
