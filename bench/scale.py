@@ -33,6 +33,7 @@ KINDS = {  # fixture -> kind of inspection, in README order
     "residential-high-rise-site": "房屋市政工程（高层住宅工地）",
     "coal-fired-power-plant": "电力（燃煤电厂）",
     "high-gas-underground-coal-mine": "煤矿（井工高瓦斯矿井）",
+    "open-pit-coal-mine": "煤矿（露天煤矿）",
 }
 TODAY = date(2026, 11, 29)
 
