@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hazard_kb.api.app import create_app
-from test_register_common import CODE_A, CODE_B, VIOLATED, credit_code, make_world
+from test_register_common import CODE_A, CODE_B, FREEZER, VIOLATED, credit_code, make_world
 
 ROOT = Path(__file__).resolve().parent.parent
 ALUMINIUM = ROOT / "fixtures" / "inspections" / "aluminium-deep-well-casting.yaml"
@@ -537,3 +537,78 @@ def test_enterprises_are_registered_with_their_problems_named(client, world):
     login(client, world.tokens["auditor"])
     page = client.get("/app/enterprises").text
     assert "某某纺织有限公司" in page and 'action="/app/enterprises"' not in page  # an auditor reads, does not add
+
+
+# ------------------------------------------------------------------------------------------------ re-evaluation
+HX_REEVAL = {"HX-Request": "true", "HX-Target": "reevaluation"}
+
+
+def test_a_record_is_reevaluated_against_todays_knowledge_base_on_its_page(client, world, engine):
+    # as tests/test_register_lifecycle.py::test_reevaluation_shows_what_would_change: a record made with an older
+    # knowledge base in which the item was not violated
+    output = engine.determine(FREEZER).model_dump(mode="json")
+    old = {**output, "kb_version": "0.0.9+000000000000", "answer": "no", "hazards": [],
+           "items": [{**i, "verdict": "not_violated"} if i["pinpoint"] == VIOLATED else i for i in output["items"]]}
+    saved = world.reg.save_record(world.actors["insp"], FREEZER, old, old["kb_version"], "0" * 64)
+    login(client, world.tokens["auditor"])  # a reader, not an inspector
+    page = client.get(f"/app/records/{saved.id}").text
+    assert "按现行知识库重新判定" in page and f'hx-get="/app/records/{saved.id}/reevaluation"' in page
+    assert 'id="reeval-result"' not in page  # shown only when asked for
+    for r in (client.get(f"/app/records/{saved.id}/reevaluation"),  # without script: the record page with it
+              client.get(f"/app/records/{saved.id}/reevaluation", headers=HX_REEVAL)):  # htmx: the result only
+        assert r.status_code == 200
+        t = text(r.text)
+        assert f"知识库版本：当时 0.0.9+000000000000 → 现行 {engine.kb.version} 已更新" in t
+        assert "是否构成重大事故隐患：当时 否 → 现在 是" in t
+        assert "现在新增构成重大事故隐患：第十二条（二）" in t
+        row = text(re.search(r'<tr data-pinpoint="gongmao-2023/art12/item2">.*?</tr>', r.text, re.S).group(0))
+        for part in ("工贸企业重大事故隐患判定标准", "第十二条（二）", VIOLATED, "快速冻结装置未设置在单独的作业间内", "不构成",
+                     "→ 构成重大事故隐患"):
+            assert part in row, part
+        assert len(re.findall(r"<tr data-pinpoint=", r.text)) == 1 and "无变化" not in t
+    assert "<html" not in r.text and "判定记录 #" not in r.text
+    # nothing was stored: the record is as it was
+    assert world.reg.record(world.actors["insp"], saved.id).answer == "no"
+
+
+def test_a_record_without_change_says_so(client, world, engine):
+    output = engine.determine(FREEZER).model_dump(mode="json")
+    saved = world.reg.save_record(world.actors["insp"], FREEZER, output, engine.kb.version, engine.kb.content_hash)
+    login(client, world.tokens["boss"])  # the enterprise's own principal may read its records
+    r = client.get(f"/app/records/{saved.id}/reevaluation", headers=HX_REEVAL)
+    assert r.status_code == 200
+    t = text(r.text)
+    assert "按现行知识库重新判定，结论和各判定情形均无变化（是否构成重大事故隐患：是）" in t
+    assert f"当时 {engine.kb.version} → 现行 {engine.kb.version} 未变" in t and "<table" not in r.text
+
+
+def test_reevaluation_only_for_those_who_may_read_the_record(client, world, engine):
+    output = engine.determine(FREEZER).model_dump(mode="json")
+    saved = world.reg.save_record(world.actors["insp"], FREEZER, output, engine.kb.version, engine.kb.content_hash)
+    url = f"/app/records/{saved.id}/reevaluation"
+    # not logged in: to the login page (htmx: said in place)
+    client.cookies.clear()
+    r = client.get(url, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith(f"/app/login?next=/app/records/{saved.id}/reevaluation")
+    r = client.get(url, headers=HX_REEVAL)
+    assert r.status_code == 200 and "登录已失效，请重新登录后再试。" in text(r.text) and 'id="reeval-result"' not in r.text
+    # the principal of another enterprise may not read the record (as GET /v1/records/{id}/reevaluation refuses)
+    login(client, world.tokens["boss_b"])
+    assert client.get(f"/v1/records/{saved.id}/reevaluation", headers=world.headers("boss_b")).status_code == 404
+    for r in (client.get(url), client.get(f"/app/records/{saved.id}")):
+        assert r.status_code == 404 and "未找到（不存在，或不属于您可以查看的企业）" in text(r.text)
+        assert "按现行知识库重新判定" not in r.text and "知识库版本：当时" not in r.text
+    r = client.get(url, headers=HX_REEVAL)
+    assert r.status_code == 200 and 'role="alert"' in r.text and "未找到" in text(r.text) and "知识库版本：当时" not in r.text
+    r = client.get("/app/records/999999/reevaluation")
+    assert r.status_code == 404 and "未找到" in text(r.text)
+
+
+def test_a_saved_input_no_longer_valid_is_told_not_a_500(client, world, engine):
+    output = engine.determine(FREEZER).model_dump(mode="json")
+    bad = {**FREEZER, "enterprise": {**FREEZER["enterprise"], "industries": ["冶金x"]}}
+    saved = world.reg.save_record(world.actors["insp"], bad, output, engine.kb.version, engine.kb.content_hash)
+    login(client, world.tokens["insp"])
+    r = client.get(f"/app/records/{saved.id}/reevaluation")
+    assert r.status_code == 200
+    assert "该记录保存的检查内容已无法判定： 行业：知识库中没有这个行业（您是不是要填：冶金）" in text(r.text)

@@ -95,12 +95,8 @@ class WebRoute(APIRoute):
                 return _error(request, 422, "地址有误", "请求的地址或参数不正确。")
             except StarletteHTTPException as exc:
                 return _error(request, exc.status_code, "出错了", str(exc.detail))
-            except EngineTimeout:
-                return _error(request, 504, "判定超时", "判定引擎在规定时间内没有完成，已重新启动。请稍后再试。")
-            except EngineBusy:
-                return _error(request, 503, "判定引擎繁忙", "判定引擎正忙于其他判定，请稍后再试。")
-            except EngineFailure:
-                return _error(request, 503, "判定引擎故障", "判定引擎未能完成本次判定（没有返回部分结果），已重新启动。请重试。")
+            except (EngineTimeout, EngineBusy, EngineFailure) as exc:
+                return _error(request, *_engine_trouble(exc))
             except Exception:  # noqa: BLE001 - logged, never shown
                 log.exception("web page %s failed", request.url.path)
                 return _error(request, 500, "内部错误", "服务器出现意外错误，已记录。请稍后重试。")
@@ -109,6 +105,15 @@ class WebRoute(APIRoute):
 
 
 router = APIRouter(prefix="/app", include_in_schema=False, route_class=WebRoute)
+
+
+def _engine_trouble(exc: Exception) -> tuple[int, str, str]:
+    """(status, title, message) of an engine that could not determine."""
+    if isinstance(exc, EngineTimeout):
+        return 504, "判定超时", "判定引擎在规定时间内没有完成，已重新启动。请稍后再试。"
+    if isinstance(exc, EngineBusy):
+        return 503, "判定引擎繁忙", "判定引擎正忙于其他判定，请稍后再试。"
+    return 503, "判定引擎故障", "判定引擎未能完成本次判定（没有返回部分结果），已重新启动。请重试。"
 
 
 def _same_origin(request: Request) -> bool:
@@ -546,13 +551,57 @@ def _record_context(request: Request, who: Who, record_id: int) -> dict:
                 registered[e.basis.pinpoint] = e
     enterprises = who.reg.enterprises(who.actor) if rec.enterprise_id is None else []
     return {"rec": rec, "det": det, "kb": kb, "registered": registered, "enterprises": enterprises,
-            "can_register": who.can("entries.create"), "rule_zh": lambda r: pr.rule_zh(kb, r)}
+            "can_register": who.can("entries.create"), "can_read": who.can("read"), "rule_zh": lambda r: pr.rule_zh(kb, r)}
 
 
 @router.get("/records/{record_id}")
 def record_page(request: Request, record_id: int, saved: int = 0):
     who = _login(request)
     return render(request, "record.html", {**_record_context(request, who, record_id), "saved": bool(saved)})
+
+
+REEVAL_TARGET = "reevaluation"
+
+
+@router.get("/records/{record_id}/reevaluation")
+def record_reevaluation(request: Request, record_id: int):
+    """按现行知识库重新判定: the register's own re-evaluation (Register.reevaluate, as GET
+    /v1/records/{id}/reevaluation; nothing is stored). htmx asks for the result only, refusals included (200, so
+    it is swapped in); without script the record page comes back with it, refusals as error pages."""
+    partial = request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == REEVAL_TARGET
+    who = _who(request) if partial else _login(request)
+    if who is None:
+        return render(request, "_reevaluation.html", {"failure": "登录已失效，请重新登录后再试。", "login": True,
+                                                      "record_id": record_id})
+    kb = _kb(request)
+    try:
+        determine, version, _ = _engine_determine(request)
+        rv = who.reg.reevaluate(who.actor, record_id, determine, version)
+    except ValidationError:
+        failure = (422, "无法重新判定",
+                   "该记录保存的检查内容不符合现行检查记录的格式，无法按现行知识库重新判定；记录本身不受影响。")
+    except RegisterError as exc:
+        if not partial:
+            raise
+        failure = (exc.status, "未能完成", pr.register_message(exc))
+    except (EngineTimeout, EngineBusy, EngineFailure) as exc:
+        if not partial:
+            raise
+        failure = _engine_trouble(exc)
+    else:
+        failure = None
+    if failure is not None:
+        if partial:
+            return render(request, "_reevaluation.html", {"failure": failure[2]})
+        raise PageError(*failure)
+    objects = None
+    if rv.input_problems:
+        rec = who.reg.record(who.actor, record_id)
+        objects = [(o.get("ref"), o.get("class")) for o in rec.input.get("objects", []) if isinstance(o, dict)]
+    ctx = {"reeval": pr.reevaluation_view(kb, rv, objects)}
+    if partial:
+        return render(request, "_reevaluation.html", ctx)
+    return render(request, "record.html", {**_record_context(request, who, record_id), **ctx, "saved": False})
 
 
 @router.get("/records/{record_id}/print")

@@ -427,3 +427,47 @@ def legend() -> Markup:
     items = "".join(f'<span class="key"><svg viewBox="0 0 10 10" width="12" height="12" aria-hidden="true">'
                     f'<rect width="10" height="10" fill="{color}"/></svg>{zh}</span>' for _, zh, color in BAR_PARTS)
     return Markup(f'<div class="legend">{items}</div>')
+
+
+# ------------------------------------------------------------------------------------------------ re-evaluation
+def _verdict_zh(verdict: str | None, when: str) -> str:
+    from hazard_kb.engine.result import VERDICT_ZH
+
+    if verdict is None:
+        return "未纳入判定" if when == "then" else "不再纳入判定"
+    return VERDICT_ZH.get(verdict, verdict)
+
+
+def reevaluation_view(kb: CompiledKB, rv: Any, objects=None) -> dict:
+    """A register Reevaluation (Register.reevaluate) told in Chinese: the knowledge-base versions, the answer then
+    and now, and per item whose verdict differs its document, article and item with the verdict then → now.
+    objects: the record's objects in order (ref, class), to name them in input problems."""
+    from hazard_kb.engine.determine import citation
+    from hazard_kb.engine.result import ANSWER_ZH
+
+    rows = []
+    for c in rv.changes:
+        document, place, text = c.label, "", ""
+        if c.pinpoint in kb.ontology.provisions:
+            cit = citation(kb, c.pinpoint)
+            document = cit.document + (f"（{cit.doc_number}）" if getattr(cit, "doc_number", None) else "")
+            place, text = f"{cit.article or ''}{cit.item or ''}", cit.text or ""
+        rows.append({"pinpoint": c.pinpoint, "href": law_href(c.pinpoint) if c.pinpoint in kb.ontology.provisions else "",
+                     "document": document, "place": place, "label": c.label, "text": text,
+                     "before": c.before, "after": c.after, "before_zh": _verdict_zh(c.before, "then"),
+                     "after_zh": _verdict_zh(c.after, "now")})
+    problems = []
+    for p in rv.input_problems:
+        loc = tuple(int(x) if str(x).isdigit() else x for x in str(p.get("field") or "").split(".") if x != "")
+        problems.append(inspection_problem(kb, loc, p.get("message") or "", p.get("expected"), p.get("suggestions") or (),
+                                           objects).text)
+
+    def short(pin: str) -> str:
+        return short_pinpoint(kb, pin)
+
+    return {"as_of": day(rv.as_of), "then_kb": rv.then_kb_version, "now_kb": rv.now_kb_version, "kb_changed": rv.kb_changed,
+            "then_answer": ANSWER_ZH.get(rv.then_answer, rv.then_answer),
+            "now_answer": ANSWER_ZH.get(rv.now_answer, rv.now_answer) if rv.now_answer else None,
+            "answer_changed": rv.now_answer is not None and rv.now_answer != rv.then_answer,
+            "rows": rows, "added": [short(p) for p in rv.hazards_added], "removed": [short(p) for p in rv.hazards_removed],
+            "problems": problems, "unchanged": rv.unchanged}
