@@ -242,7 +242,7 @@ def _ratios(onto, objects: dict[str, Obj], raw_props) -> dict[tuple[str, str], t
     """Ratios the law sets against another figure (全年产量超过核定生产能力的110%) computed from the two figures the
     inspector recorded, exactly (fractions, rounded to 6 places); a ratio given directly is kept, and refused when the
     figures say otherwise."""
-    ratios = [p for p in onto.properties.values() if p.ratio_of]
+    ratios = onto.ratios
     computed: dict[tuple[str, str], tuple[str, str]] = {}
     problems: list[InputProblem] = []
     for ref, obj in sorted(objects.items()):
@@ -279,11 +279,7 @@ def _sectors_and_observations(onto, sectors: list[str], objects: dict[str, Obj],
     declared = set(sectors)
     filled: dict[tuple[str, str], str] = {}
     problems: list[InputProblem] = []
-    by_prop: dict[str, list[tuple[str, Any]]] = {}
-    for s in onto.sectors.values():
-        for prop, value in s.shown_by:
-            by_prop.setdefault(prop, []).append((s.name, value))
-    for prop, shows in sorted(by_prop.items()):
+    for prop, shows in onto.shown_by.items():
         observed_on = onto.properties[prop].observed_on
         wanted = {v for s, v in shows if s in declared}
         for ref, obj in sorted(objects.items()):

@@ -124,6 +124,9 @@ class Ontology:
     class_aliases: dict[str, str] = field(default_factory=dict)  # label/synonym -> name
     property_aliases: dict[str, str] = field(default_factory=dict)
     sector_aliases: dict[str, str] = field(default_factory=dict)
+    # read by every normalisation, so indexed once at load: the computed ratios, and the sectors an observation states
+    ratios: tuple[PropertyDef, ...] = ()
+    shown_by: dict[str, tuple[tuple[str, Any], ...]] = field(default_factory=dict)  # property -> (sector, value)
     _criteria: dict[str | None, tuple[Provision, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def criteria(self, doc: str | None = None) -> list[Provision]:
@@ -232,6 +235,12 @@ def load_ontology(root: Path) -> Ontology:
     onto.class_aliases = _aliases({c.name: (c.label, *c.synonyms) for c in classes.values()}, "class", problems)
     onto.property_aliases = _aliases({p.name: (p.label, *p.synonyms) for p in properties.values()}, "property", problems)
     onto.sector_aliases = _aliases({s.name: (s.label, *s.synonyms) for s in sectors.values()}, "sector", problems)
+    onto.ratios = tuple(p for p in properties.values() if p.ratio_of)
+    shown: dict[str, list[tuple[str, Any]]] = {}
+    for s in sectors.values():
+        for prop, value in s.shown_by:
+            shown.setdefault(prop, []).append((s.name, value))
+    onto.shown_by = {prop: tuple(v) for prop, v in sorted(shown.items())}
     if problems:
         raise OntologyError(problems)
     return onto
