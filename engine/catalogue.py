@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from .compiler import CompiledKB
 from .determine import citation
-from .ontology import pinpoint_order
+from .ontology import Provision, pinpoint_order
 from .result import Citation
 
 
@@ -92,25 +92,27 @@ def criterion_view(kb: CompiledKB, pinpoint: str) -> CriterionView:
                          text_sha256=onto.provisions[pinpoint].sha256, branches=branches)
 
 
+def sections(kb: CompiledKB, doc_id: str) -> list[tuple[Provision, list[str]]]:
+    """Every article or division of a document in order (第一条 purpose and 第二条 scope too), each with the
+    criteria under it; a criterion that stands alone - an article that is a criterion as a whole (城镇燃气 第八条),
+    an item of a notice that is one numbered list (化工 一、二、…) - is a section of its own."""
+    onto = kb.ontology
+    nodes = {p.pinpoint: p for p in onto.provisions.values() if p.doc == doc_id and p.kind in ("article", "division")}
+    under: dict[str, list[str]] = {}
+    for c in onto.criteria(doc_id):
+        parent = c.article if c.article in nodes else None
+        if parent is None:
+            nodes[c.pinpoint] = c
+        under.setdefault(parent or c.pinpoint, []).append(c.pinpoint)
+    return [(nodes[pin], under.get(pin, [])) for pin in sorted(nodes, key=pinpoint_order)]
+
+
 def standard_view(kb: CompiledKB, doc_id: str) -> StandardView:
     onto = kb.ontology
-    # every criterion under what contains it, in document order: an article (第四条), a division of a notice
-    # (一、（一）), the article itself when it is a criterion as a whole (城镇燃气 第八条), or, for a notice that is
-    # one numbered list (化工 一、二、…), the document
-    groups: dict[str, list[str]] = {p.pinpoint: [] for p in sorted(
-        (p for p in onto.provisions.values() if p.doc == doc_id and p.kind in ("article", "division")),
-        key=lambda p: pinpoint_order(p.pinpoint))}  # articles without items too (第一条 purpose, 第二条 scope)
-    for prov in onto.criteria(doc_id):
-        whole_article = prov.article is None and prov.ordinal.startswith("第")
-        container = prov.article or (prov.pinpoint if whole_article else doc_id)
-        groups.setdefault(container, []).append(prov.pinpoint)
-    articles = []
-    for container, pins in sorted(groups.items(), key=lambda kv: pinpoint_order(kv[0]) if kv[0] != doc_id else ()):
-        head = onto.provisions.get(container)
-        articles.append(ArticleView(
-            pinpoint=container, ordinal=head.ordinal if head else "", text=head.text if head else "",
-            items=[criterion_view(kb, pin) for pin in pins],
-            applies_to=[onto.sectors[s].label for s in onto.applies_to.get(container, ())]))
+    articles = [ArticleView(pinpoint=head.pinpoint, ordinal=head.ordinal, text=head.text,
+                            items=[criterion_view(kb, pin) for pin in pins],
+                            applies_to=[onto.sectors[s].label for s in onto.applies_to.get(head.pinpoint, ())])
+                for head, pins in sections(kb, doc_id)]
     return StandardView(**_summary(kb, doc_id).model_dump(), articles=articles)
 
 
@@ -231,23 +233,10 @@ def _children(kb: CompiledKB, pinpoint: str) -> list[ProvisionNode]:
 
 
 def law_outline(kb: CompiledKB, doc_id: str) -> LawOutline:
-    """Every article (or division) of a document in order, each with the criteria under it, and the criteria
-    that stand alone; unlike standard_view, also for notice-style documents and whole-article criteria."""
-    from .ontology import pinpoint_order
-
+    """standard_view with each criterion's rules and questions, for browsing the law."""
     onto = kb.ontology
-    crits = onto.criteria(doc_id)
-    under: dict[str, list[str]] = {}
-    nodes = {p.pinpoint: p for p in onto.provisions.values() if p.doc == doc_id and p.kind in ("article", "division")}
-    for c in crits:
-        parent = c.article if c.article in nodes else None
-        if parent is None:
-            nodes[c.pinpoint] = c
-        under.setdefault(parent or c.pinpoint, []).append(c.pinpoint)
-    sections = []
-    for pin in sorted(nodes, key=pinpoint_order):
-        p = nodes[pin]
-        sections.append(LawSection(pinpoint=pin, kind=p.kind, ordinal=p.ordinal, text=p.text,
-                                   applies_to=[onto.sectors[s].label for s in onto.applies_to.get(pin, ())],
-                                   criteria=[criterion_detail(kb, c) for c in under.get(pin, [])]))
-    return LawOutline(**_summary(kb, doc_id).model_dump(), sections=sections)
+    parts = [LawSection(pinpoint=head.pinpoint, kind=head.kind, ordinal=head.ordinal, text=head.text,
+                        applies_to=[onto.sectors[s].label for s in onto.applies_to.get(head.pinpoint, ())],
+                        criteria=[criterion_detail(kb, c) for c in pins])
+             for head, pins in sections(kb, doc_id)]
+    return LawOutline(**_summary(kb, doc_id).model_dump(), sections=parts)
